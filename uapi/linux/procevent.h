@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * procevent: synchronous process events for privileged services.
+ *
+ * A subscriber opens /dev/procevent, chooses the events it wants with
+ * PROCEVENT_IOC_SET_MASK, and then receives one struct procevent_event per
+ * event (PROCEVENT_IOC_RECV or read(2)).  The task the event is about stays
+ * held until the subscriber acknowledges the event (PROCEVENT_IOC_ACK or
+ * write(2) of struct procevent_ack records); the next subscriber in
+ * subscription order sees the event only after that.
+ */
+#ifndef _UAPI_LINUX_PROCEVENT_H
+#define _UAPI_LINUX_PROCEVENT_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+/* Event types, one bit each: the mask of SET_MASK and the type of an event. */
+#define PROCEVENT_EXIT		0x1u	/* the last thread of a process exits */
+#define PROCEVENT_SIGNAL	0x2u	/* a thread is about to run a handler */
+
+#define PROCEVENT_EVENT_SIZE_VER0	96
+
+struct procevent_event {
+	__u32 size;		/* bytes of this record, as written */
+	__u32 type;		/* exactly one PROCEVENT_* bit */
+	__u64 id;		/* cookie for the ack; increases strictly */
+	__s32 pid;		/* held thread, in the reader's pid ns (0: not visible) */
+	__s32 tgid;		/* its process */
+	__s32 ppid;		/* its parent process */
+	__u32 uid;		/* its real uid, in the reader's user ns */
+	__s32 status;		/* EXIT: wait(2) status */
+	__s32 signo;		/* SIGNAL: signal number; EXIT: 0 */
+	__s32 si_code;		/* SIGNAL: si_code */
+	__s32 sender_pid;	/* SIGNAL: sending process, else 0 */
+	__u32 sender_uid;	/* SIGNAL: sender's uid when known, else 0 */
+	__u32 flags;		/* 0 for now */
+	__u64 start_time_ns;	/* process start, boot-based clock */
+	__u64 time_ns;		/* CLOCK_MONOTONIC when the event was raised */
+	__u64 cgroup_id;	/* cgroup v2 id of the task, 0 if none */
+	char comm[16];		/* NUL-terminated */
+};
+
+struct procevent_ack {
+	__u64 id;		/* id of a received event */
+	__u32 flags;		/* must be 0 */
+	__u32 reserved;		/* must be 0 */
+};
+
+#define PROCEVENT_IOC_MAGIC		0xB9
+#define PROCEVENT_IOC_SET_MASK		_IOW(PROCEVENT_IOC_MAGIC, 1, __u32)
+#define PROCEVENT_IOC_RECV		_IOR(PROCEVENT_IOC_MAGIC, 2, struct procevent_event)
+#define PROCEVENT_IOC_ACK		_IOW(PROCEVENT_IOC_MAGIC, 3, struct procevent_ack)
+#define PROCEVENT_IOC_SET_TIMEOUT	_IOW(PROCEVENT_IOC_MAGIC, 4, __u64)
+
+#ifndef __KERNEL__
+_Static_assert(sizeof(struct procevent_event) == PROCEVENT_EVENT_SIZE_VER0,
+	       "struct procevent_event must be 96 bytes");
+_Static_assert(sizeof(struct procevent_ack) == 16,
+	       "struct procevent_ack must be 16 bytes");
+#endif
+
+#endif /* _UAPI_LINUX_PROCEVENT_H */
