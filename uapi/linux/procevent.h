@@ -19,7 +19,9 @@
 #define PROCEVENT_EXIT		0x1u	/* the last thread of a process exits */
 #define PROCEVENT_SIGNAL	0x2u	/* a thread is about to run a handler */
 
+/* Sizes are fixed: the module pins them with BUILD_BUG_ON. */
 #define PROCEVENT_EVENT_SIZE_VER0	96
+#define PROCEVENT_ACK_SIZE		16
 
 struct procevent_event {
 	__u32 size;		/* bytes of this record, as written */
@@ -52,12 +54,5 @@ struct procevent_ack {
 #define PROCEVENT_IOC_RECV		_IOR(PROCEVENT_IOC_MAGIC, 2, struct procevent_event)
 #define PROCEVENT_IOC_ACK		_IOW(PROCEVENT_IOC_MAGIC, 3, struct procevent_ack)
 #define PROCEVENT_IOC_SET_TIMEOUT	_IOW(PROCEVENT_IOC_MAGIC, 4, __u64)
-
-#ifndef __KERNEL__
-_Static_assert(sizeof(struct procevent_event) == PROCEVENT_EVENT_SIZE_VER0,
-	       "struct procevent_event must be 96 bytes");
-_Static_assert(sizeof(struct procevent_ack) == 16,
-	       "struct procevent_ack must be 16 bytes");
-#endif
 
 #endif /* _UAPI_LINUX_PROCEVENT_H */

@@ -1,0 +1,494 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The event life cycle: the pool the probes draw from, the hold in the
+ * task's own context, serial delivery along the subscriber list, receive,
+ * ack, timeout and withdrawal.  See procevent.h for the states.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/cgroup.h>
+#include <linux/cred.h>
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
+#include <linux/moduleparam.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/user_namespace.h>
+#include <linux/wait_bit.h>
+
+#include "procevent.h"
+#include "compat.h"
+
+/*
+ * The pool of free events.  Probes cannot allocate (on PREEMPT_RT not even
+ * with GFP_ATOMIC), so they take a preallocated event here; the task work,
+ * which may sleep, tops the pool up again.  An empty pool means a lost
+ * event, counted per type.
+ */
+static DEFINE_RAW_SPINLOCK(pe_pool_lock);
+static LIST_HEAD(pe_pool);		/* protected by pe_pool_lock */
+static unsigned int pe_pool_count;	/* protected by pe_pool_lock */
+static unsigned int pe_pool_size = 256;
+
+/* Events taken from the pool and not yet freed: task works in flight. */
+static atomic_t pe_inflight = ATOMIC_INIT(0);
+static atomic64_t pe_next_id = ATOMIC64_INIT(0);
+
+#define PE_REFILL_BATCH	16
+
+static void pe_pool_fill(unsigned int batch)
+{
+	struct pe_event *ev;
+	unsigned long flags;
+	bool full;
+
+	while (batch--) {
+		raw_spin_lock_irqsave(&pe_pool_lock, flags);
+		full = pe_pool_count >= READ_ONCE(pe_pool_size);
+		raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
+		if (full)
+			return;
+		ev = kzalloc(sizeof(*ev), GFP_KERNEL);
+		if (!ev)
+			return;
+		raw_spin_lock_irqsave(&pe_pool_lock, flags);
+		list_add(&ev->node, &pe_pool);
+		pe_pool_count++;
+		raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
+	}
+}
+
+/* Free what the pool holds beyond pe_pool_size. */
+static void pe_pool_trim(void)
+{
+	struct pe_event *ev, *tmp;
+	unsigned long flags;
+	LIST_HEAD(excess);
+
+	raw_spin_lock_irqsave(&pe_pool_lock, flags);
+	while (pe_pool_count > READ_ONCE(pe_pool_size)) {
+		ev = list_first_entry(&pe_pool, struct pe_event, node);
+		list_move(&ev->node, &excess);
+		pe_pool_count--;
+	}
+	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
+	list_for_each_entry_safe(ev, tmp, &excess, node)
+		kfree(ev);
+}
+
+static int pe_pool_size_set(const char *val, const struct kernel_param *kp)
+{
+	int err = param_set_uint(val, kp);
+
+	if (err)
+		return err;
+	pe_pool_trim();
+	pe_pool_fill(UINT_MAX);
+	return 0;
+}
+
+const struct kernel_param_ops pe_pool_size_ops = {
+	.set = pe_pool_size_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(pool_size, &pe_pool_size_ops, &pe_pool_size, 0644);
+MODULE_PARM_DESC(pool_size,
+		 "Free events kept ready for the probes (default 256); when none is left an event is lost");
+
+int pe_pool_init(void)
+{
+	pe_pool_fill(UINT_MAX);
+	if (pe_pool_size && !pe_pool_count)
+		return -ENOMEM;
+	return 0;
+}
+
+void pe_pool_exit(void)
+{
+	WRITE_ONCE(pe_pool_size, 0);
+	pe_pool_trim();
+}
+
+/*
+ * Probe context: take a free event for the current task.  Returns NULL and
+ * counts the loss when the pool is empty.
+ */
+struct pe_event *pe_event_get(u32 type)
+{
+	struct pe_stats *st = &pe_stats[pe_type_idx(type)];
+	struct pe_event *ev = NULL;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&pe_pool_lock, flags);
+	if (!list_empty(&pe_pool)) {
+		ev = list_first_entry(&pe_pool, struct pe_event, node);
+		list_del(&ev->node);
+		pe_pool_count--;
+	}
+	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
+	if (!ev) {
+		atomic64_inc(&st->lost);
+		return NULL;
+	}
+	atomic_inc(&pe_inflight);
+	INIT_LIST_HEAD(&ev->node);
+	RB_CLEAR_NODE(&ev->rb);
+	ev->state = PE_EV_RAISED;
+	ev->type = type;
+	ev->task = current;
+	ev->time_ns = ktime_get_ns();
+	ev->sender_uid = INVALID_UID;
+	return ev;
+}
+
+static void pe_event_free(struct pe_event *ev)
+{
+	unsigned long flags;
+
+	put_pid(ev->sender);
+	memset(ev, 0, sizeof(*ev));
+	raw_spin_lock_irqsave(&pe_pool_lock, flags);
+	if (pe_pool_count < READ_ONCE(pe_pool_size)) {
+		list_add(&ev->node, &pe_pool);
+		pe_pool_count++;
+		ev = NULL;
+	}
+	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
+	kfree(ev);
+	if (atomic_dec_and_test(&pe_inflight))
+		wake_up_var(&pe_inflight);
+}
+
+/* Module exit: wait until no task work of ours can run any more. */
+void pe_events_wait_idle(void)
+{
+	wait_var_event(&pe_inflight, !atomic_read(&pe_inflight));
+	pe_sync_module_text();
+}
+
+/* Payload that is only stable in the task's own context. */
+static void pe_event_fill(struct pe_event *ev)
+{
+	struct task_struct *tsk = current;
+	struct signal_struct *sig = tsk->signal;
+
+	ev->start_time_ns = tsk->group_leader->start_boottime;
+	get_task_comm(ev->comm, tsk);
+#ifdef CONFIG_CGROUPS
+	rcu_read_lock();
+	ev->cgroup_id = cgroup_id(task_dfl_cgroup(tsk));
+	rcu_read_unlock();
+#endif
+	/* What wait(2) will report: see wait_task_zombie(). */
+	if (ev->type == PROCEVENT_EXIT)
+		ev->status = (READ_ONCE(sig->flags) & SIGNAL_GROUP_EXIT) ?
+			     READ_ONCE(sig->group_exit_code) :
+			     READ_ONCE(tsk->group_leader->exit_code);
+}
+
+static struct pe_event *pe_acks_find(struct pe_sub *sub, u64 id)
+{
+	struct rb_node *n = sub->acks.rb_node;
+	struct pe_event *ev;
+
+	lockdep_assert_held(&pe_lock);
+	while (n) {
+		ev = rb_entry(n, struct pe_event, rb);
+		if (id < ev->id)
+			n = n->rb_left;
+		else if (id > ev->id)
+			n = n->rb_right;
+		else
+			return ev;
+	}
+	return NULL;
+}
+
+static void pe_acks_insert(struct pe_sub *sub, struct pe_event *ev)
+{
+	struct rb_node **link = &sub->acks.rb_node, *parent = NULL;
+
+	lockdep_assert_held(&pe_lock);
+	while (*link) {
+		parent = *link;
+		if (ev->id < rb_entry(parent, struct pe_event, rb)->id)
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&ev->rb, parent, link);
+	rb_insert_color(&ev->rb, &sub->acks);
+}
+
+/* Wake the held task, unless it is the caller (its own task work). */
+static void pe_event_kick(struct pe_event *ev)
+{
+	if (ev->task != current)
+		wake_up_process(ev->task);
+}
+
+/*
+ * Hand @ev to the first handle at or after @pos (a node of pe_subs, or the
+ * list head itself for "none left") whose mask has the event's type, or
+ * finish the event when there is none.
+ */
+void pe_event_deliver(struct pe_event *ev, struct list_head *pos)
+{
+	struct pe_stats *st = &pe_stats[pe_type_idx(ev->type)];
+	struct pe_sub *sub;
+
+	lockdep_assert_held(&pe_lock);
+	for (; pos != &pe_subs; pos = pos->next) {
+		sub = list_entry(pos, struct pe_sub, node);
+		if (!(sub->mask & ev->type))
+			continue;
+		ev->sub = sub;
+		ev->state = PE_EV_QUEUED;
+		list_add_tail(&ev->node, &sub->queue);
+		sub->nr_queued++;
+		st->delivered++;
+		ev->deadline = 0;
+		if (sub->timeout_ns) {
+			ev->deadline = ktime_get_ns() + sub->timeout_ns;
+			/* The held task sleeps until its deadline: renew it. */
+			pe_event_kick(ev);
+		}
+		wake_up_interruptible_poll(&sub->wq, EPOLLIN | EPOLLRDNORM);
+		return;
+	}
+	ev->sub = NULL;
+	ev->deadline = 0;
+	ev->state = PE_EV_DONE;
+	pe_event_kick(ev);
+}
+
+/* Take @ev off its handle's lists; the caller decides where it goes. */
+void pe_event_unlink(struct pe_event *ev)
+{
+	struct pe_sub *sub = ev->sub;
+
+	lockdep_assert_held(&pe_lock);
+	if (ev->state == PE_EV_RECEIVED) {
+		rb_erase(&ev->rb, &sub->acks);
+		RB_CLEAR_NODE(&ev->rb);
+		sub->nr_received--;
+	} else {
+		sub->nr_queued--;
+	}
+	list_del_init(&ev->node);
+}
+
+/* Move @ev from its handle to the next interested one. */
+static void pe_event_move_on(struct pe_event *ev)
+{
+	struct pe_sub *sub = ev->sub;
+
+	lockdep_assert_held(&pe_lock);
+	pe_event_unlink(ev);
+	/* A handle with an event waiting on it is in the list. */
+	pe_event_deliver(ev, sub->node.next);
+	pe_sub_leave_if_idle(sub);
+}
+
+/*
+ * Hold the current task until its event is done.  Called and returns with
+ * pe_lock held; sleeps without it.  Exit holds are not interruptible and
+ * stay out of the load average (TASK_IDLE); signal holds end on a fatal
+ * signal, which withdraws the event.  Each turn also enforces the ack
+ * deadline of the handle the event waits on.
+ */
+static void pe_event_hold(struct pe_event *ev)
+{
+	bool killable = ev->type != PROCEVENT_EXIT;
+	struct pe_stats *st = &pe_stats[pe_type_idx(ev->type)];
+	ktime_t expires;
+
+	lockdep_assert_held(&pe_lock);
+	while (ev->state != PE_EV_DONE) {
+		if (killable && fatal_signal_pending(current)) {
+			struct pe_sub *sub = ev->sub;
+
+			pe_event_unlink(ev);
+			st->withdrawn++;
+			ev->sub = NULL;
+			ev->state = PE_EV_DONE;
+			pe_sub_leave_if_idle(sub);
+			break;
+		}
+		if (ev->deadline && ktime_get_ns() >= ev->deadline) {
+			ev->sub->nr_timeouts++;
+			st->timedout++;
+			pe_event_move_on(ev);
+			continue;
+		}
+		expires = ns_to_ktime(min_t(u64, ev->deadline, KTIME_MAX));
+		set_current_state(killable ? TASK_KILLABLE : TASK_IDLE);
+		spin_unlock(&pe_lock);
+		schedule_hrtimeout_range(ev->deadline ? &expires : NULL, 0,
+					 HRTIMER_MODE_ABS);
+		spin_lock(&pe_lock);
+	}
+	__set_current_state(TASK_RUNNING);
+}
+
+/* Task work: runs in the context of the task the event is about. */
+static void pe_event_work(struct callback_head *head)
+{
+	struct pe_event *ev = container_of(head, struct pe_event, twork);
+
+	pe_pool_fill(PE_REFILL_BATCH);
+	pe_event_fill(ev);
+
+	spin_lock(&pe_lock);
+	pe_event_deliver(ev, pe_subs.next);
+	if (ev->state != PE_EV_DONE) {
+		pe_nr_held++;
+		pe_event_hold(ev);
+		pe_nr_held--;
+	}
+	spin_unlock(&pe_lock);
+	pe_event_free(ev);
+}
+
+/*
+ * Probe context: queue the hold as task work on the current task.  The
+ * work runs on the way back to user space (signals) or in exit_task_work()
+ * before the parent is notified (exits).  On failure the event goes back
+ * to the pool; the caller must not have taken references into it yet.
+ */
+bool pe_event_raise(struct pe_event *ev)
+{
+	struct pe_stats *st = &pe_stats[pe_type_idx(ev->type)];
+	unsigned long flags;
+
+	ev->id = atomic64_inc_return(&pe_next_id);
+	init_task_work(&ev->twork, pe_event_work);
+	if (likely(!task_work_add(current, &ev->twork, TWA_RESUME))) {
+		atomic64_inc(&st->raised);
+		return true;
+	}
+	/* Only a task past exit_task_work() refuses; ours never are. */
+	WARN_ON_ONCE(1);
+	atomic64_inc(&st->lost);
+	memset(ev, 0, sizeof(*ev));
+	raw_spin_lock_irqsave(&pe_pool_lock, flags);
+	list_add(&ev->node, &pe_pool);
+	pe_pool_count++;
+	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
+	/* Probes are gone before module exit waits for zero: no wake-up. */
+	atomic_dec(&pe_inflight);
+	return false;
+}
+
+/* Fill the record a reader receives; pids and ids in the reader's view. */
+static void pe_event_record(struct pe_event *ev, struct procevent_event *rec)
+{
+	struct pid_namespace *ns = task_active_pid_ns(current);
+	struct user_namespace *uns = current_user_ns();
+	struct task_struct *tsk = ev->task;
+
+	lockdep_assert_held(&pe_lock);
+	memset(rec, 0, sizeof(*rec));
+	rec->size = sizeof(*rec);
+	rec->type = ev->type;
+	rec->id = ev->id;
+	rcu_read_lock();
+	rec->pid = task_pid_nr_ns(tsk, ns);
+	rec->tgid = task_tgid_nr_ns(tsk, ns);
+	rec->ppid = task_tgid_nr_ns(rcu_dereference(tsk->real_parent), ns);
+	rec->uid = from_kuid_munged(uns, __task_cred(tsk)->uid);
+	rcu_read_unlock();
+	rec->status = ev->status;
+	rec->signo = ev->signo;
+	rec->si_code = ev->si_code;
+	rec->sender_pid = ev->sender ? pid_nr_ns(ev->sender, ns) : 0;
+	if (uid_valid(ev->sender_uid))
+		rec->sender_uid = from_kuid_munged(uns, ev->sender_uid);
+	rec->start_time_ns = ev->start_time_ns;
+	rec->time_ns = ev->time_ns;
+	rec->cgroup_id = ev->cgroup_id;
+	memcpy(rec->comm, ev->comm, sizeof(rec->comm));
+	rec->comm[sizeof(rec->comm) - 1] = '\0';
+}
+
+static bool pe_sub_readable(struct pe_sub *sub)
+{
+	return !list_empty_careful(&sub->queue) || !READ_ONCE(sub->mask);
+}
+
+/*
+ * Take the oldest queued event of @sub and fill @rec.  -ENOMSG when the
+ * handle has mask 0 and nothing is left to receive.
+ */
+int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
+		  bool nonblock)
+{
+	struct pe_event *ev;
+	int err;
+
+	for (;;) {
+		spin_lock(&pe_lock);
+		ev = list_first_entry_or_null(&sub->queue, struct pe_event,
+					      node);
+		if (ev) {
+			list_move_tail(&ev->node, &sub->received);
+			pe_acks_insert(sub, ev);
+			sub->nr_queued--;
+			sub->nr_received++;
+			ev->state = PE_EV_RECEIVED;
+			pe_event_record(ev, rec);
+			spin_unlock(&pe_lock);
+			return 0;
+		}
+		err = sub->mask ? 0 : -ENOMSG;
+		spin_unlock(&pe_lock);
+		if (err)
+			return err;
+		if (nonblock)
+			return -EAGAIN;
+		err = wait_event_interruptible(sub->wq, pe_sub_readable(sub));
+		if (err)
+			return err;
+	}
+}
+
+/* The record of @id could not be copied out: queue the event again. */
+void pe_event_unrecv(struct pe_sub *sub, u64 id)
+{
+	struct pe_event *ev;
+
+	spin_lock(&pe_lock);
+	ev = pe_acks_find(sub, id);
+	if (ev) {
+		rb_erase(&ev->rb, &sub->acks);
+		RB_CLEAR_NODE(&ev->rb);
+		list_move(&ev->node, &sub->queue);
+		sub->nr_received--;
+		sub->nr_queued++;
+		ev->state = PE_EV_QUEUED;
+	}
+	spin_unlock(&pe_lock);
+}
+
+int pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack)
+{
+	struct pe_event *ev;
+
+	if (ack->flags || ack->reserved)
+		return -EINVAL;
+	spin_lock(&pe_lock);
+	ev = pe_acks_find(sub, ack->id);
+	if (!ev) {
+		spin_unlock(&pe_lock);
+		return -ENOENT;
+	}
+	sub->nr_acked++;
+	pe_stats[pe_type_idx(ev->type)].acked++;
+	pe_event_move_on(ev);
+	spin_unlock(&pe_lock);
+	return 0;
+}

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Introspection: /proc/procevent (held tasks, counters per type and the
+ * subscriber list in order) and each handle's /proc/<pid>/fdinfo lines.
+ * The layout is documented in README.md and only grows.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/fs.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+
+#include "procevent.h"
+
+static const char * const pe_type_names[PE_NR_TYPES] = {
+	"exit", "signal",
+};
+
+static int pe_proc_show(struct seq_file *m, void *v)
+{
+	struct pid_namespace *ns = task_active_pid_ns(current);
+	struct pe_sub *sub;
+	unsigned int i, pos = 1;
+
+	spin_lock(&pe_lock);
+	seq_printf(m, "held: %u\n", pe_nr_held);
+	for (i = 0; i < PE_NR_TYPES; i++)
+		seq_printf(m,
+			   "events: type=%s raised=%lld delivered=%llu acked=%llu withdrawn=%llu timedout=%llu lost=%lld\n",
+			   pe_type_names[i],
+			   atomic64_read(&pe_stats[i].raised),
+			   pe_stats[i].delivered, pe_stats[i].acked,
+			   pe_stats[i].withdrawn, pe_stats[i].timedout,
+			   atomic64_read(&pe_stats[i].lost));
+	list_for_each_entry(sub, &pe_subs, node)
+		seq_printf(m,
+			   "subscriber: pos=%u pid=%d comm=%s mask=0x%x waiting=%u received=%u acked=%llu timeouts=%llu timeout_ns=%llu\n",
+			   pos++, pid_nr_ns(sub->opener, ns), sub->opener_comm,
+			   sub->mask, sub->nr_queued, sub->nr_received,
+			   sub->nr_acked, sub->nr_timeouts, sub->timeout_ns);
+	spin_unlock(&pe_lock);
+	return 0;
+}
+
+void pe_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	struct pe_sub *sub = file->private_data;
+
+	spin_lock(&pe_lock);
+	seq_printf(m, "procevent-mask:\t0x%x\n", sub->mask);
+	seq_printf(m, "procevent-position:\t%u\n", pe_sub_position(sub));
+	seq_printf(m, "procevent-queued:\t%u\n", sub->nr_queued);
+	seq_printf(m, "procevent-received:\t%u\n", sub->nr_received);
+	seq_printf(m, "procevent-acked:\t%llu\n", sub->nr_acked);
+	seq_printf(m, "procevent-timeouts:\t%llu\n", sub->nr_timeouts);
+	seq_printf(m, "procevent-timeout-ns:\t%llu\n", sub->timeout_ns);
+	spin_unlock(&pe_lock);
+}
+
+int pe_introspect_init(void)
+{
+	if (!proc_create_single("procevent", 0400, NULL, pe_proc_show))
+		return -ENOMEM;
+	return 0;
+}
+
+void pe_introspect_exit(void)
+{
+	remove_proc_entry("procevent", NULL);
+}

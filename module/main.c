@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * procevent: the /dev/procevent misc device, its file operations, the
+ * module parameters and the module's init and exit.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/pid.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "procevent.h"
+#include "compat.h"
+
+unsigned int pe_max_subscribers = 8;
+module_param_named(max_subscribers, pe_max_subscribers, uint, 0444);
+MODULE_PARM_DESC(max_subscribers,
+		 "Handles that may be subscribed at once (1-64, default 8)");
+
+struct pe_stats pe_stats[PE_NR_TYPES];
+unsigned int pe_nr_held;		/* (L) tasks held right now */
+
+static int pe_open(struct inode *inode, struct file *file)
+{
+	struct pe_sub *sub;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	sub = kzalloc(sizeof(*sub), GFP_KERNEL);
+	if (!sub)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&sub->node);
+	INIT_LIST_HEAD(&sub->queue);
+	INIT_LIST_HEAD(&sub->received);
+	sub->acks = RB_ROOT;
+	init_waitqueue_head(&sub->wq);
+	sub->opener = get_pid(task_tgid(current));
+	get_task_comm(sub->opener_comm, current);
+	file->private_data = sub;
+	return stream_open(inode, file);
+}
+
+static int pe_release(struct inode *inode, struct file *file)
+{
+	struct pe_sub *sub = file->private_data;
+
+	pe_sub_release(sub);
+	kfree(sub);
+	return 0;
+}
+
+static long pe_ioctl_recv(struct pe_sub *sub, void __user *uarg,
+			  bool nonblock)
+{
+	struct procevent_event rec;
+	int err;
+
+	err = pe_event_recv(sub, &rec, nonblock);
+	if (err)
+		return err;
+	if (copy_to_user(uarg, &rec, sizeof(rec))) {
+		pe_event_unrecv(sub, rec.id);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long pe_ioctl_set_timeout(struct pe_sub *sub, u64 __user *uarg)
+{
+	u64 ns;
+
+	if (get_user(ns, uarg))
+		return -EFAULT;
+	if (ns > S64_MAX)
+		return -EINVAL;
+	spin_lock(&pe_lock);
+	sub->timeout_ns = ns;
+	spin_unlock(&pe_lock);
+	return 0;
+}
+
+static long pe_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct pe_sub *sub = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	struct procevent_ack ack;
+	u32 mask;
+
+	switch (cmd) {
+	case PROCEVENT_IOC_SET_MASK:
+		if (get_user(mask, (u32 __user *)uarg))
+			return -EFAULT;
+		return pe_sub_set_mask(sub, mask);
+	case PROCEVENT_IOC_RECV:
+		return pe_ioctl_recv(sub, uarg, file->f_flags & O_NONBLOCK);
+	case PROCEVENT_IOC_ACK:
+		if (copy_from_user(&ack, uarg, sizeof(ack)))
+			return -EFAULT;
+		return pe_event_ack(sub, &ack);
+	case PROCEVENT_IOC_SET_TIMEOUT:
+		return pe_ioctl_set_timeout(sub, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/*
+ * read(2): as many whole records as fit.  Blocks for the first one only
+ * (unless O_NONBLOCK); 0 when the handle is unsubscribed and drained.
+ */
+static ssize_t pe_read(struct file *file, char __user *buf, size_t count,
+		       loff_t *ppos)
+{
+	struct pe_sub *sub = file->private_data;
+	bool nonblock = file->f_flags & O_NONBLOCK;
+	struct procevent_event rec;
+	size_t done = 0;
+	int err = 0;
+
+	if (count < sizeof(rec))
+		return -EINVAL;
+	while (count - done >= sizeof(rec)) {
+		err = pe_event_recv(sub, &rec, nonblock || done);
+		if (err)
+			break;
+		if (copy_to_user(buf + done, &rec, sizeof(rec))) {
+			pe_event_unrecv(sub, rec.id);
+			err = -EFAULT;
+			break;
+		}
+		done += sizeof(rec);
+	}
+	if (done)
+		return done;
+	return err == -ENOMSG ? 0 : err;
+}
+
+/*
+ * write(2): an array of acks, applied in order up to the first that fails;
+ * the bytes done, or that ack's error when it was the first.
+ */
+static ssize_t pe_write(struct file *file, const char __user *buf,
+			size_t count, loff_t *ppos)
+{
+	struct pe_sub *sub = file->private_data;
+	struct procevent_ack ack;
+	size_t done;
+	int err = 0;
+
+	if (count % sizeof(ack))
+		return -EINVAL;
+	for (done = 0; done < count; done += sizeof(ack)) {
+		if (copy_from_user(&ack, buf + done, sizeof(ack))) {
+			err = -EFAULT;
+			break;
+		}
+		err = pe_event_ack(sub, &ack);
+		if (err)
+			break;
+	}
+	return done ? done : err;
+}
+
+static __poll_t pe_poll(struct file *file, poll_table *wait)
+{
+	struct pe_sub *sub = file->private_data;
+
+	poll_wait(file, &sub->wq, wait);
+	return list_empty_careful(&sub->queue) ? 0 : EPOLLIN | EPOLLRDNORM;
+}
+
+static const struct file_operations pe_fops = {
+	.owner		= THIS_MODULE,
+	.open		= pe_open,
+	.release	= pe_release,
+	.read		= pe_read,
+	.write		= pe_write,
+	.poll		= pe_poll,
+	.unlocked_ioctl	= pe_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+	.show_fdinfo	= pe_show_fdinfo,
+};
+
+static struct miscdevice pe_misc = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= "procevent",
+	.fops	= &pe_fops,
+	.mode	= 0600,
+};
+
+static int __init pe_init(void)
+{
+	int err;
+
+	BUILD_BUG_ON(sizeof(struct procevent_event) !=
+		     PROCEVENT_EVENT_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct procevent_ack) != PROCEVENT_ACK_SIZE);
+
+	if (!pe_max_subscribers ||
+	    pe_max_subscribers > PE_MAX_SUBSCRIBERS_LIMIT) {
+		pr_err("max_subscribers must be 1 to %d\n",
+		       PE_MAX_SUBSCRIBERS_LIMIT);
+		return -EINVAL;
+	}
+	pe_owners = kcalloc(pe_max_subscribers, sizeof(*pe_owners),
+			    GFP_KERNEL);
+	if (!pe_owners)
+		return -ENOMEM;
+	err = pe_hooks_init();
+	if (err)
+		goto err_free_owners;
+	err = pe_pool_init();
+	if (err)
+		goto err_free_pool;
+	err = pe_introspect_init();
+	if (err)
+		goto err_free_pool;
+	err = misc_register(&pe_misc);
+	if (err)
+		goto err_remove_introspect;
+	return 0;
+
+err_remove_introspect:
+	pe_introspect_exit();
+err_free_pool:
+	pe_pool_exit();
+err_free_owners:
+	kfree(pe_owners);
+	return err;
+}
+
+/*
+ * No handle is open (each holds a module reference), so no subscriber is
+ * listed and no task is held; what is left is probes that may still be
+ * running and task works that have yet to notice nobody listens.
+ */
+static void __exit pe_exit(void)
+{
+	misc_deregister(&pe_misc);
+	pe_hooks_exit();
+	pe_events_wait_idle();
+	pe_introspect_exit();
+	pe_pool_exit();
+	kfree(pe_owners);
+}
+
+module_init(pe_init);
+module_exit(pe_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Synchronous process events for privileged services");

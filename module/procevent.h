@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * procevent internals shared by the module's files.
+ *
+ * Design
+ * ------
+ * A probe on a tracepoint (hooks.c) sees a process event in the context of
+ * the task it is about, with preemption disabled.  It takes a preallocated
+ * struct pe_event from a pool (no slab, no sleeping lock: safe on
+ * PREEMPT_RT), records what only the tracepoint knows (signal number,
+ * sender) and queues the event as task work on the task.  The task work
+ * runs in the task's own context, where it may sleep: it hands the event to
+ * the first interested subscriber and holds the task until the event has
+ * visited every interested subscriber in list order (event.c).
+ *
+ * Whoever causes a transition moves the event on, under pe_lock: the
+ * subscriber that acks it, the closing of a handle, the held task itself on
+ * a timeout or a fatal signal.  The held task is woken only when its event
+ * is done or its deadline changed, so one subscriber costs one wake-up of
+ * the reader and one of the held task per event.
+ *
+ * Event states (enum pe_state) and who moves an event between them:
+ *
+ *   FREE ----probe----> RAISED ----task work----> QUEUED or DONE
+ *   QUEUED --RECV/read--> RECEIVED --EFAULT on copy-out--> QUEUED
+ *   QUEUED/RECEIVED --ack, close, timeout--> QUEUED (next handle) or DONE
+ *   QUEUED/RECEIVED --fatal signal (SIGNAL events)--> DONE (withdrawn)
+ *   DONE ----held task leaves the hold----> FREE (pool or kfree)
+ *
+ * An event is in exactly one place: the pool list, nowhere (RAISED: owned
+ * by the task's task work list), one handle's queue, or one handle's
+ * received list and ack tree.  The held task frees its event after DONE.
+ *
+ * Locks, outermost first:
+ *   pe_hooks_mutex   probe registration (hooks.c)
+ *   pe_lock          subscriber list, every event in a queue, counters
+ *   pe_pool_lock     raw: the free pool (taken by probes)
+ *   pe_claim_lock    raw: exit claims (taken by probes)
+ * No lock is held while sleeping, and probes take only the raw locks.
+ */
+#ifndef PE_PROCEVENT_H
+#define PE_PROCEVENT_H
+
+#include <linux/list.h>
+#include <linux/rbtree.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
+#include <linux/task_work.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+#include <linux/wait.h>
+#include <linux/procevent.h>
+
+#define PE_ALL_TYPES	(PROCEVENT_EXIT | PROCEVENT_SIGNAL)
+#define PE_NR_TYPES	2
+#define PE_MAX_SUBSCRIBERS_LIMIT 64
+
+enum pe_state {
+	PE_EV_FREE,
+	PE_EV_RAISED,
+	PE_EV_QUEUED,
+	PE_EV_RECEIVED,
+	PE_EV_DONE,
+};
+
+struct pe_sub;
+
+struct pe_event {
+	struct callback_head twork;	/* RAISED: on the task's work list */
+	struct list_head node;		/* pool, or its handle's lists */
+	struct rb_node rb;		/* RECEIVED: in sub->acks by id */
+	struct pe_sub *sub;		/* QUEUED/RECEIVED: handle it waits on */
+	struct task_struct *task;	/* the held task (current of the work) */
+	enum pe_state state;		/* protected by pe_lock after RAISED */
+	u32 type;
+	u64 id;
+	u64 deadline;			/* CLOCK_MONOTONIC ns, 0: none */
+
+	/* Payload, written before the event is first queued. */
+	s32 status;
+	s32 signo;
+	s32 si_code;
+	struct pid *sender;		/* reference, or NULL */
+	kuid_t sender_uid;
+	u64 time_ns;
+	u64 start_time_ns;
+	u64 cgroup_id;
+	char comm[TASK_COMM_LEN];
+};
+
+/*
+ * One open /dev/procevent.  Fields marked (L) are protected by pe_lock;
+ * mask is also read without it by RECV's wait condition.
+ */
+struct pe_sub {
+	struct list_head node;		/* (L) in pe_subs while listed */
+	bool listed;			/* (L) */
+	int slot;			/* (L) index in pe_owners while listed */
+	u32 mask;			/* (L) */
+	struct list_head queue;		/* (L) QUEUED events, oldest first */
+	struct list_head received;	/* (L) RECEIVED events, oldest first */
+	struct rb_root acks;		/* (L) RECEIVED events by id */
+	unsigned int nr_queued;		/* (L) */
+	unsigned int nr_received;	/* (L) */
+	u64 nr_acked;			/* (L) */
+	u64 nr_timeouts;		/* (L) */
+	u64 timeout_ns;			/* (L) ack deadline, 0: none */
+	struct pid *owner;		/* (L) process exempted while listed */
+	struct pid *opener;		/* process that opened the handle */
+	char opener_comm[TASK_COMM_LEN];
+	wait_queue_head_t wq;		/* readers and pollers */
+};
+
+/* Counters per event type, (L) except the two the probes update. */
+struct pe_stats {
+	atomic64_t raised;
+	atomic64_t lost;
+	u64 delivered;
+	u64 acked;
+	u64 withdrawn;
+	u64 timedout;
+};
+
+extern spinlock_t pe_lock;
+extern struct list_head pe_subs;
+extern struct pe_stats pe_stats[PE_NR_TYPES];
+extern unsigned int pe_nr_held;
+extern unsigned int pe_max_subscribers;
+extern unsigned int pe_want;
+extern struct pid **pe_owners;
+
+static inline unsigned int pe_type_idx(u32 type)
+{
+	return __ffs(type);
+}
+
+/* sub.c: the ordered subscriber list */
+int pe_sub_set_mask(struct pe_sub *sub, u32 mask);
+void pe_sub_leave_if_idle(struct pe_sub *sub);
+bool pe_task_is_subscriber(struct task_struct *task);
+void pe_sub_release(struct pe_sub *sub);
+unsigned int pe_sub_position(struct pe_sub *sub);
+
+/* event.c: the event life cycle */
+int pe_pool_init(void);
+void pe_pool_exit(void);
+struct pe_event *pe_event_get(u32 type);
+bool pe_event_raise(struct pe_event *ev);
+void pe_event_deliver(struct pe_event *ev, struct list_head *pos);
+void pe_event_unlink(struct pe_event *ev);
+int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
+		  bool nonblock);
+void pe_event_unrecv(struct pe_sub *sub, u64 id);
+int pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack);
+void pe_events_wait_idle(void);
+extern const struct kernel_param_ops pe_pool_size_ops;
+
+/* hooks.c: tracepoint probes */
+int pe_hooks_init(void);
+void pe_hooks_update(void);
+void pe_hooks_exit(void);
+extern struct mutex pe_hooks_mutex;
+
+/* introspect.c: /proc/procevent and fdinfo */
+int pe_introspect_init(void);
+void pe_introspect_exit(void);
+void pe_show_fdinfo(struct seq_file *m, struct file *file);
+
+#endif /* PE_PROCEVENT_H */

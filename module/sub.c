@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ordered subscriber list (MINIX do_proceventmask): joining at the end
+ * on the first non-zero mask, keeping the place on later changes, staying
+ * with mask 0 while leftover events wait for acks, and leaving on close
+ * with every waiting event handed on in order.  Also the owner table the
+ * probes read to exempt subscriber processes.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/pid.h>
+#include <linux/poll.h>
+#include <linux/sched/signal.h>
+
+#include "procevent.h"
+
+/* Protects the list, every handle's (L) fields and every queued event. */
+DEFINE_SPINLOCK(pe_lock);
+LIST_HEAD(pe_subs);			/* (L) listed handles, in order */
+static unsigned int pe_nr_listed;	/* (L) */
+unsigned int pe_want;			/* (L) union of listed masks */
+
+/*
+ * Tgids of the processes that hold a listed handle, one slot per handle.
+ * Written under pe_lock, read by the probes without a lock: they only
+ * compare pointers, and a listed handle holds a reference on its pid.
+ */
+struct pid **pe_owners;
+
+bool pe_task_is_subscriber(struct task_struct *task)
+{
+	struct pid *tgid = task_tgid(task);
+	unsigned int i;
+
+	for (i = 0; i < pe_max_subscribers; i++)
+		if (READ_ONCE(pe_owners[i]) == tgid)
+			return true;
+	return false;
+}
+
+static void pe_want_update(void)
+{
+	struct pe_sub *sub;
+	unsigned int want = 0;
+
+	lockdep_assert_held(&pe_lock);
+	list_for_each_entry(sub, &pe_subs, node)
+		want |= sub->mask;
+	WRITE_ONCE(pe_want, want);
+}
+
+static int pe_sub_join(struct pe_sub *sub)
+{
+	struct pid *owner;
+	unsigned int i;
+
+	lockdep_assert_held(&pe_lock);
+	if (pe_nr_listed >= pe_max_subscribers)
+		return -ENOSPC;
+	for (i = 0; i < pe_max_subscribers; i++)
+		if (!pe_owners[i])
+			break;
+	if (WARN_ON_ONCE(i == pe_max_subscribers))
+		return -ENOSPC;
+	/* The process that subscribes is the one exempted from events. */
+	owner = get_pid(task_tgid(current));
+	put_pid(sub->owner);
+	sub->owner = owner;
+	WRITE_ONCE(pe_owners[i], owner);
+	sub->slot = i;
+	list_add_tail(&sub->node, &pe_subs);
+	sub->listed = true;
+	pe_nr_listed++;
+	return 0;
+}
+
+static void pe_sub_leave(struct pe_sub *sub)
+{
+	lockdep_assert_held(&pe_lock);
+	list_del(&sub->node);
+	sub->listed = false;
+	WRITE_ONCE(pe_owners[sub->slot], NULL);
+	pe_nr_listed--;
+}
+
+/* A handle unsubscribed with mask 0 leaves once its last event is gone. */
+void pe_sub_leave_if_idle(struct pe_sub *sub)
+{
+	lockdep_assert_held(&pe_lock);
+	if (!sub->listed || sub->mask || sub->nr_queued || sub->nr_received)
+		return;
+	pe_sub_leave(sub);
+}
+
+unsigned int pe_sub_position(struct pe_sub *sub)
+{
+	struct pe_sub *it;
+	unsigned int pos = 1;
+
+	lockdep_assert_held(&pe_lock);
+	if (!sub->listed)
+		return 0;
+	list_for_each_entry(it, &pe_subs, node) {
+		if (it == sub)
+			return pos;
+		pos++;
+	}
+	WARN_ON_ONCE(1);
+	return 0;
+}
+
+int pe_sub_set_mask(struct pe_sub *sub, u32 mask)
+{
+	int err = 0;
+
+	if (mask & ~PE_ALL_TYPES)
+		return -EINVAL;
+
+	mutex_lock(&pe_hooks_mutex);
+	spin_lock(&pe_lock);
+	if (!sub->listed && mask)
+		err = pe_sub_join(sub);
+	if (!err) {
+		WRITE_ONCE(sub->mask, mask);
+		pe_sub_leave_if_idle(sub);
+		pe_want_update();
+	}
+	spin_unlock(&pe_lock);
+	if (!err)
+		pe_hooks_update();
+	mutex_unlock(&pe_hooks_mutex);
+
+	/* A RECV blocked on this handle returns ENOMSG on mask 0. */
+	wake_up_interruptible_poll(&sub->wq, EPOLLIN | EPOLLRDNORM);
+	return err;
+}
+
+/*
+ * The handle is closed (its last file reference is gone): leave the list
+ * at once and hand every event waiting on it, received ones first, to the
+ * next interested handle in order.
+ */
+void pe_sub_release(struct pe_sub *sub)
+{
+	struct pe_event *ev, *tmp;
+	struct list_head *next;
+	LIST_HEAD(moving);
+
+	mutex_lock(&pe_hooks_mutex);
+	spin_lock(&pe_lock);
+	if (sub->listed) {
+		next = sub->node.next;
+		list_splice_tail_init(&sub->received, &moving);
+		list_splice_tail_init(&sub->queue, &moving);
+		sub->acks = RB_ROOT;
+		sub->nr_received = 0;
+		sub->nr_queued = 0;
+		pe_sub_leave(sub);
+		list_for_each_entry_safe(ev, tmp, &moving, node) {
+			list_del_init(&ev->node);
+			RB_CLEAR_NODE(&ev->rb);
+			pe_event_deliver(ev, next);
+		}
+		pe_want_update();
+	}
+	spin_unlock(&pe_lock);
+	pe_hooks_update();
+	mutex_unlock(&pe_hooks_mutex);
+
+	put_pid(sub->owner);
+	put_pid(sub->opener);
+}
