@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# /init of the test VM (busybox sh); run.sh fills in the test list.
+#
+# Every process in this VM is an event source for the module under test,
+# so this script stays quiet: no polling, no background jobs, no traps.  It
+# runs the tests one after another in the foreground and powers off.
+# run.sh reads these lines from the console:
+#   PROCEVENT-VM-TEST <prog>            before a test program starts
+#   PROCEVENT-VM-TEST-END <prog> rc=<n> after it exited with status n
+#   PROCEVENT-VM-INSMOD-FAILED          the module did not load
+#   PROCEVENT-VM-TAINT <n>              /proc/sys/kernel/tainted at the end
+#   PROCEVENT-VM-DONE rc=<n>            the end (n: failed programs)
+
+export PATH=/usr/local/bin:/bin:/sbin:/tests
+export HOME=/root
+export TMPDIR=/tmp
+export PROCEVENT_KO=/procevent.ko
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+
+echo "PROCEVENT-VM-KERNEL $(uname -r) cpus $(grep -c ^processor /proc/cpuinfo)"
+
+rc=0
+if insmod /procevent.ko; then
+	cd /tests
+	for t in @TESTS@; do
+		echo "PROCEVENT-VM-TEST $t"
+		start=$(cut -d. -f1 /proc/uptime)
+		./"$t" </dev/null
+		r=$?
+		end=$(cut -d. -f1 /proc/uptime)
+		echo "PROCEVENT-VM-TEST-END $t rc=$r time=$((end - start))s"
+		case $r in
+		0|4) ;;
+		*) rc=$((rc + 1)) ;;
+		esac
+	done
+	cd /
+else
+	echo "PROCEVENT-VM-INSMOD-FAILED"
+	rc=1
+fi
+
+echo "PROCEVENT-VM-TAINT $(cat /proc/sys/kernel/tainted)"
+echo "PROCEVENT-VM-DONE rc=$rc"
+poweroff -f
