@@ -178,10 +178,11 @@ TEST_F(signal, signal_event_fields_from_kill)
 	EXPECT_GT((ticks + 1) * tick_ns, ev.start_time_ns);
 	EXPECT_LE(t0, ev.time_ns);
 	EXPECT_GE(t1, ev.time_ns);
-	if (cgr == 0)
+	if (cgr == 0) {
 		EXPECT_EQ(cg, ev.cgroup_id);
-	else
+	} else {
 		EXPECT_NE(0xA5A5A5A5A5A5A5A5ULL, ev.cgroup_id);
+	}
 	EXPECT_STREQ("pe-sigchild", ev.comm);
 	ASSERT_EQ(0, pe_ack(fd, ev.id));
 	EXPECT_EQ(SIGUSR1, pe_expect_byte(&k, PE_WAIT_MS));
