@@ -537,15 +537,21 @@ bad:
 	return -EPROTO;
 }
 
-/* The subscriber line of this process' handle at 1-based position pos. */
+/*
+ * The subscriber line at 1-based position pos; a line of -1s when there is
+ * none, so assertions on it fail instead of crashing.
+ */
 static inline struct pe_sub_line *pe_stats_sub(struct pe_stats *s, int pos)
 {
+	static struct pe_sub_line none;
 	int i;
 
 	for (i = 0; i < s->nsubs; i++)
 		if (s->subs[i].pos == pos)
 			return &s->subs[i];
-	return NULL;
+	memset(&none, 0xff, sizeof(none));
+	none.comm[0] = 0;
+	return &none;
 }
 
 /* "procevent-<key>:" of /proc/<pid>/fdinfo/<fd>: 0 or -errno. */
