@@ -246,6 +246,12 @@ void pe_event_deliver(struct pe_event *ev, struct list_head *pos)
 		sub = list_entry(pos, struct pe_sub, node);
 		if (!(sub->mask & ev->type))
 			continue;
+		/*
+		 * A process that subscribed after its event was raised must
+		 * not wait for itself.
+		 */
+		if (sub->owner == task_tgid(ev->task))
+			continue;
 		ev->sub = sub;
 		ev->state = PE_EV_QUEUED;
 		list_add_tail(&ev->node, &sub->queue);
