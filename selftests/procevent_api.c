@@ -4,6 +4,7 @@
  * (SPEC section 2).
  */
 #include "procevent_util.h"
+#include <sys/epoll.h>
 #include "kselftest_harness.h"
 
 FIXTURE(api) {
@@ -755,6 +756,49 @@ TEST_F(api, poll_wakes_when_event_arrives)
 	EXPECT_GT(t0 + 1000 * PE_MS, t.end);
 	ASSERT_EQ(0, pe_recv(t.fd, &ev));
 	EXPECT_EQ(0, pe_ack_reap(t.fd, ev.id, k.pid, NULL));
+}
+
+TEST_F(api, epoll_reports_epollin_while_event_waits)
+{
+	struct epoll_event eev = { .events = EPOLLIN };
+	struct procevent_event ev;
+	struct pe_child k;
+	int fd, ep;
+
+	fd = pe_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ASSERT_LE(0, ep);
+	ASSERT_EQ(0, epoll_ctl(ep, EPOLL_CTL_ADD, fd, &eev));
+	EXPECT_EQ(0, epoll_wait(ep, &eev, 1, 50));
+	ASSERT_EQ(0, pe_spawn_exit(&k, 0));
+	ASSERT_EQ(0, pe_go(&k, 'x'));
+	ASSERT_EQ(1, epoll_wait(ep, &eev, 1, PE_WAIT_MS));
+	EXPECT_TRUE(eev.events & EPOLLIN);
+	ASSERT_EQ(0, pe_recv(fd, &ev));
+	EXPECT_EQ(0, epoll_wait(ep, &eev, 1, 100));
+	EXPECT_EQ(0, pe_ack_reap(fd, ev.id, k.pid, NULL));
+	close(ep);
+}
+
+TEST_F(api, read_blocking_returns_event)
+{
+	struct procevent_event ev;
+	struct pe_child k;
+	int fd = pe_open_blocking();
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
+	ASSERT_EQ(0, pe_spawn_exit(&k, 0));
+	ASSERT_EQ(0, pe_go(&k, 'x'));
+	pe_interrupt_with(SIGALRM);
+	alarm(2);
+	pe_fill(&ev, sizeof(ev));
+	ASSERT_EQ(PE_REC, read(fd, &ev, sizeof(ev)));
+	alarm(0);
+	EXPECT_EQ(k.pid, ev.pid);
+	EXPECT_EQ(0, pe_ack_reap(fd, ev.id, k.pid, NULL));
 }
 
 TEST_F(api, unknown_ioctl_enotty)

@@ -684,4 +684,53 @@ TEST_F(order, subscriber_with_only_leftovers_still_exempt)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/*
+ * Sets the mask of a handle another process subscribed first, takes a
+ * handled signal, then exits when told.
+ */
+static int second_mask_setter(void *arg)
+{
+	int fd = (int)(long)arg;
+	uint32_t mask = PE_ALL;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1_report;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGUSR1, &sa, NULL);
+	if (ioctl(fd, PROCEVENT_IOC_SET_MASK, &mask))
+		return 100;
+	close(fd);
+	raise(SIGUSR1);
+	pe_gate_wait();
+	return 0;
+}
+
+TEST_F(order, exempt_process_is_the_first_to_subscribe)
+{
+	struct procevent_event ev;
+	struct pe_child k;
+	int a, dupfd, status = 0;
+
+	a = open_subscribed(PE_ALL);
+	ASSERT_LE(0, a);
+	dupfd = dup(a);
+	ASSERT_LE(0, dupfd);
+	ASSERT_EQ(0, pe_spawn(&k, second_mask_setter, (void *)(long)dupfd));
+	close(dupfd);
+	/* The child only changed the mask: it is not exempt. */
+	ASSERT_EQ(0, pe_wait_event(a, &ev, PE_WAIT_MS));
+	EXPECT_EQ(PROCEVENT_SIGNAL, ev.type);
+	EXPECT_EQ(k.pid, ev.pid);
+	EXPECT_EQ(1, pe_fdv(a, "position"));
+	ASSERT_EQ(0, pe_ack(a, ev.id));
+	EXPECT_EQ('S', pe_expect_byte(&k, PE_WAIT_MS));
+	ASSERT_EQ(0, pe_go(&k, 'x'));
+	ASSERT_EQ(0, pe_wait_event(a, &ev, PE_WAIT_MS));
+	EXPECT_EQ(PROCEVENT_EXIT, ev.type);
+	EXPECT_EQ(k.pid, ev.pid);
+	ASSERT_EQ(0, pe_ack_reap(a, ev.id, k.pid, &status));
+	EXPECT_EQ(0, status);
+}
+
 TEST_HARNESS_MAIN
