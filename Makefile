@@ -26,7 +26,10 @@ KDIR_NOTE := no build tree for the running kernel $(shell uname -r); using $(KDI
 endif
 endif
 
-KREL := $(shell cat $(KDIR)/include/config/kernel.release 2>/dev/null)
+# The release the module is built for, as vermagic states it (Debian's
+# include/config/kernel.release may hold the upstream version instead).
+KREL := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+		$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 MODULE_OUT := $(ROOT)/build/module/$(or $(KREL),$(notdir $(KDIR)))
 
 all: module selftests
