@@ -241,8 +241,9 @@ TEST_F(order, mask_zero_with_pending_keeps_slot_taken)
 	ASSERT_GE(64, max);
 	a = open_subscribed(PROCEVENT_EXIT);
 	ASSERT_LE(0, a);
-	for (i = 1; i < max; i++)
+	for (i = 1; i < max; i++) {
 		ASSERT_LE(0, open_subscribed(PROCEVENT_SIGNAL));
+	}
 	n = pe_open();
 	ASSERT_LE(0, n);
 	ASSERT_EQ(0, exit_child(&k, 0));
@@ -342,12 +343,14 @@ TEST_F(order, events_received_in_order_they_reached)
 	for (i = 0; i < 4; i++) {
 		ASSERT_EQ(0, pe_wait_event(a, &ev[i], 0));
 		EXPECT_EQ(k[i].pid, ev[i].pid);
-		if (i)
+		if (i) {
 			EXPECT_LT(ev[i - 1].id, ev[i].id);
+		}
 	}
 	/* Acked out of order: each ack releases its own task. */
-	for (i = 3; i >= 0; i--)
+	for (i = 3; i >= 0; i--) {
 		EXPECT_EQ(0, pe_ack_reap(a, ev[i].id, k[i].pid, NULL));
+	}
 }
 
 TEST_F(order, subscriber_close_moves_events_to_next_in_order)

@@ -176,8 +176,9 @@ TEST_F(proc, proc_subscriber_lines_in_list_order)
 		ASSERT_LE(0, fd[i]);
 	}
 	/* Subscribe in the reverse order of opening. */
-	for (i = 2; i >= 0; i--)
+	for (i = 2; i >= 0; i--) {
 		ASSERT_EQ(0, pe_set_mask(fd[i], masks[i]));
+	}
 	ASSERT_EQ(0, pe_set_timeout(fd[1], 5 * PE_MS));
 	ASSERT_EQ(0, pe_stats_read(&s));
 	ASSERT_EQ(3, s.nsubs);

@@ -391,8 +391,9 @@ TEST_F(signal, signal_default_ignored_raises_nothing)
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pe_set_mask(fd, PE_ALL));
 	ASSERT_EQ(0, spawn_sig_child(&k, &s));
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		ASSERT_EQ(0, kill(k.pid, sigs[i]));
+	}
 	EXPECT_EQ(0, pe_quiet(fd, PE_QUIET_MS, &ev))
 		TH_LOG("event type %u signo %d", ev.type, ev.signo);
 	EXPECT_EQ(1, pe_alive(k.pid));

@@ -244,8 +244,9 @@ TEST_F(unload, reload_with_max_subscribers_2)
 	ASSERT_EQ(0, wait_dev(0, PE_WAIT_MS));
 	ASSERT_EQ(0, pe_load_module("max_subscribers=2"));
 	ASSERT_EQ(0, wait_dev(1, PE_WAIT_MS));
-	if (pe_param_read("max_subscribers", &v) == 0)
+	if (pe_param_read("max_subscribers", &v) == 0) {
 		EXPECT_EQ(2, v);
+	}
 	for (i = 0; i < 3; i++) {
 		fd[i] = pe_open();
 		ASSERT_LE(0, fd[i]);
@@ -261,8 +262,9 @@ TEST_F(unload, reload_with_max_subscribers_2)
 	ASSERT_EQ(0, wait_dev(0, PE_WAIT_MS));
 	ASSERT_EQ(0, pe_load_module(""));
 	ASSERT_EQ(0, wait_dev(1, PE_WAIT_MS));
-	if (pe_param_read("max_subscribers", &v) == 0)
+	if (pe_param_read("max_subscribers", &v) == 0) {
 		EXPECT_EQ(8, v);
+	}
 	for (i = 0; i < 3; i++) {
 		fd[i] = pe_open();
 		ASSERT_LE(0, fd[i]);
