@@ -1,0 +1,766 @@
+// SPDX-License-Identifier: LGPL-2.1 OR BSD-2-Clause
+/*
+ * libprocevent: handles, receive and ack wrappers, formatting and the
+ * /proc/procevent parser.  See procevent.h for the contract of each call.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+
+#include "procevent.h"
+
+#define PE_EXPORT __attribute__((visibility("default")))
+
+_Static_assert(sizeof(struct procevent_event) == PROCEVENT_EVENT_SIZE_VER0,
+	       "struct procevent_event changed size");
+_Static_assert(sizeof(struct procevent_ack) == PROCEVENT_ACK_SIZE,
+	       "struct procevent_ack changed size");
+
+/* Events moved per read(2) or acks per write(2) when the caller has more. */
+#define PE_BATCH	64
+
+static int neg_errno(void)
+{
+	return errno > 0 ? -errno : -EIO;
+}
+
+/* --- handles ------------------------------------------------------------ */
+
+PE_EXPORT int procevent_open(uint32_t mask, int oflags)
+{
+	int fd, ret;
+
+	if (oflags & ~(O_NONBLOCK | O_CLOEXEC))
+		return -EINVAL;
+	fd = open(PROCEVENT_DEVICE, O_RDWR | oflags);
+	if (fd < 0)
+		return neg_errno();
+	if (mask) {
+		ret = procevent_set_mask(fd, mask);
+		if (ret < 0) {
+			close(fd);
+			return ret;
+		}
+	}
+	return fd;
+}
+
+PE_EXPORT int procevent_set_mask(int fd, uint32_t mask)
+{
+	__u32 m = mask;
+
+	return ioctl(fd, PROCEVENT_IOC_SET_MASK, &m) ? neg_errno() : 0;
+}
+
+PE_EXPORT int procevent_set_timeout(int fd, uint64_t timeout_ns)
+{
+	__u64 t = timeout_ns;
+
+	return ioctl(fd, PROCEVENT_IOC_SET_TIMEOUT, &t) ? neg_errno() : 0;
+}
+
+/* --- receiving ---------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int is_nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+/*
+ * Wait until @fd is readable.  0: readable (or the caller should just try:
+ * a negative timeout on a blocking handle), -EAGAIN/-ETIMEDOUT: nothing in
+ * time, other negative errno: poll failed.
+ */
+static int wait_readable(int fd, int timeout_ms, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int left, n;
+
+	if (timeout_ms < 0 && !is_nonblocking(fd))
+		return 0;
+	for (;;) {
+		if (timeout_ms < 0) {
+			left = -1;
+		} else {
+			int64_t d = deadline - mono_ms();
+
+			left = d < 0 ? 0 : d > INT_MAX ? INT_MAX : (int)d;
+		}
+		n = poll(&pfd, 1, left);
+		if (n < 0)
+			return neg_errno();
+		if (n > 0) {
+			if (pfd.revents & POLLNVAL)
+				return -EBADF;
+			return 0;
+		}
+		if (left == 0)
+			return timeout_ms == 0 ? -EAGAIN : -ETIMEDOUT;
+	}
+}
+
+/*
+ * The one receive loop: @max == 0 means one event through RECV, otherwise
+ * read(2) of up to @max records.
+ */
+static ssize_t recv_events(int fd, struct procevent_event *evs, size_t max,
+			   int timeout_ms)
+{
+	int64_t deadline = timeout_ms > 0 ? mono_ms() + timeout_ms : 0;
+	int nonblock = -1;
+	ssize_t n;
+	int ret;
+
+	for (;;) {
+		ret = wait_readable(fd, timeout_ms, deadline);
+		if (ret == -EAGAIN || ret == -ETIMEDOUT) {
+			/*
+			 * Nothing arrived.  A non-blocking handle can tell
+			 * "none yet" from "not subscribed, nothing left"
+			 * without risk, so ask it.
+			 */
+			if (nonblock < 0)
+				nonblock = is_nonblocking(fd);
+			if (!nonblock)
+				return ret;
+		} else if (ret < 0) {
+			return ret;
+		}
+
+		if (max == 0) {
+			n = ioctl(fd, PROCEVENT_IOC_RECV, evs) ? -1 : 1;
+		} else {
+			n = read(fd, evs, max * sizeof(*evs));
+			if (n == 0) {
+				errno = ENOMSG;
+				n = -1;
+			} else if (n > 0) {
+				n /= sizeof(*evs);
+			}
+		}
+		if (n > 0)
+			return n;
+		if (errno != EAGAIN)
+			return neg_errno();
+		/* Someone else took it, or the wait above said "none". */
+		if (ret == -EAGAIN || ret == -ETIMEDOUT)
+			return ret;
+		if (timeout_ms == 0)
+			return -EAGAIN;
+		if (timeout_ms > 0 && mono_ms() >= deadline)
+			return -ETIMEDOUT;
+	}
+}
+
+PE_EXPORT int procevent_recv(int fd, struct procevent_event *ev, int timeout_ms)
+{
+	ssize_t n = recv_events(fd, ev, 0, timeout_ms);
+
+	return n < 0 ? (int)n : 0;
+}
+
+PE_EXPORT ssize_t procevent_recv_many(int fd, struct procevent_event *evs,
+				      size_t max, int timeout_ms)
+{
+	if (max == 0)
+		return -EINVAL;
+	if (max > SSIZE_MAX / sizeof(*evs))
+		max = SSIZE_MAX / sizeof(*evs);
+	return recv_events(fd, evs, max, timeout_ms);
+}
+
+/* --- acknowledging ------------------------------------------------------ */
+
+PE_EXPORT int procevent_ack(int fd, uint64_t id)
+{
+	struct procevent_ack ack = { .id = id };
+
+	return ioctl(fd, PROCEVENT_IOC_ACK, &ack) ? neg_errno() : 0;
+}
+
+PE_EXPORT ssize_t procevent_ack_many(int fd, const uint64_t *ids, size_t n)
+{
+	struct procevent_ack acks[PE_BATCH];
+	size_t done = 0, i, chunk;
+	ssize_t w;
+
+	while (done < n) {
+		chunk = n - done < PE_BATCH ? n - done : PE_BATCH;
+		memset(acks, 0, sizeof(acks));
+		for (i = 0; i < chunk; i++)
+			acks[i].id = ids[done + i];
+		w = write(fd, acks, chunk * sizeof(acks[0]));
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return done ? (ssize_t)done : neg_errno();
+		}
+		done += (size_t)w / sizeof(acks[0]);
+		if ((size_t)w < chunk * sizeof(acks[0]))
+			break;
+	}
+	return (ssize_t)done;
+}
+
+/* --- event loop helper -------------------------------------------------- */
+
+PE_EXPORT int procevent_dispatch(int fd, procevent_handler_t handler, void *arg,
+				 unsigned int max)
+{
+	struct procevent_event evs[PE_BATCH];
+	uint64_t ids[PE_BATCH];
+	size_t nids = 0;
+	ssize_t n, i, acked;
+	int ret = 0;
+
+	if (!handler)
+		return -EINVAL;
+	if (max == 0)
+		max = 16;
+	if (max > PE_BATCH)
+		max = PE_BATCH;
+
+	n = procevent_recv_many(fd, evs, max, 0);
+	if (n == -EAGAIN)
+		return 0;
+	if (n < 0)
+		return (int)n;
+
+	for (i = 0; i < n; i++) {
+		int r = handler(fd, &evs[i], arg);
+
+		if (r < 0) {
+			ret = r;
+			break;
+		}
+		if (r == PROCEVENT_ACK)
+			ids[nids++] = evs[i].id;
+	}
+	if (nids) {
+		acked = procevent_ack_many(fd, ids, nids);
+		/*
+		 * An event the kernel no longer waits for (withdrawn, timed
+		 * out) makes the batch stop there: ack the rest one by one.
+		 */
+		if (acked < 0)
+			acked = 0;
+		for (i = acked; (size_t)i < nids; i++) {
+			int r = procevent_ack(fd, ids[i]);
+
+			if (r < 0 && r != -ENOENT && !ret)
+				ret = r;
+		}
+	}
+	return ret ? ret : (int)n;
+}
+
+/* --- formatting --------------------------------------------------------- */
+
+PE_EXPORT const char *procevent_type_name(uint32_t type)
+{
+	switch (type) {
+	case PROCEVENT_EXIT:
+		return "exit";
+	case PROCEVENT_SIGNAL:
+		return "signal";
+#ifdef PROCEVENT_FORK
+	case PROCEVENT_FORK:
+		return "fork";
+#endif
+#ifdef PROCEVENT_EXEC
+	case PROCEVENT_EXEC:
+		return "exec";
+#endif
+	}
+	return NULL;
+}
+
+static const char *const pe_signames[] = {
+	[SIGHUP] = "SIGHUP",	[SIGINT] = "SIGINT",	[SIGQUIT] = "SIGQUIT",
+	[SIGILL] = "SIGILL",	[SIGTRAP] = "SIGTRAP",	[SIGABRT] = "SIGABRT",
+	[SIGBUS] = "SIGBUS",	[SIGFPE] = "SIGFPE",	[SIGKILL] = "SIGKILL",
+	[SIGUSR1] = "SIGUSR1",	[SIGSEGV] = "SIGSEGV",	[SIGUSR2] = "SIGUSR2",
+	[SIGPIPE] = "SIGPIPE",	[SIGALRM] = "SIGALRM",	[SIGTERM] = "SIGTERM",
+#ifdef SIGSTKFLT
+	[SIGSTKFLT] = "SIGSTKFLT",
+#endif
+	[SIGCHLD] = "SIGCHLD",	[SIGCONT] = "SIGCONT",	[SIGSTOP] = "SIGSTOP",
+	[SIGTSTP] = "SIGTSTP",	[SIGTTIN] = "SIGTTIN",	[SIGTTOU] = "SIGTTOU",
+	[SIGURG] = "SIGURG",	[SIGXCPU] = "SIGXCPU",	[SIGXFSZ] = "SIGXFSZ",
+	[SIGVTALRM] = "SIGVTALRM", [SIGPROF] = "SIGPROF", [SIGWINCH] = "SIGWINCH",
+	[SIGIO] = "SIGIO",
+#if defined(SIGPWR)
+	[SIGPWR] = "SIGPWR",
+#endif
+	[SIGSYS] = "SIGSYS",
+};
+
+/*
+ * Real-time signals are named relative to the C library's SIGRTMIN, as
+ * shells do; the one or two below it are the library's own and keep a
+ * plain number.  Static strings keep the function thread-safe.
+ */
+static const char *const pe_rtnames[] = {
+	"SIGRTMIN", "SIGRTMIN+1", "SIGRTMIN+2", "SIGRTMIN+3", "SIGRTMIN+4",
+	"SIGRTMIN+5", "SIGRTMIN+6", "SIGRTMIN+7", "SIGRTMIN+8", "SIGRTMIN+9",
+	"SIGRTMIN+10", "SIGRTMIN+11", "SIGRTMIN+12", "SIGRTMIN+13",
+	"SIGRTMIN+14", "SIGRTMIN+15", "SIGRTMAX-14", "SIGRTMAX-13",
+	"SIGRTMAX-12", "SIGRTMAX-11", "SIGRTMAX-10", "SIGRTMAX-9", "SIGRTMAX-8",
+	"SIGRTMAX-7", "SIGRTMAX-6", "SIGRTMAX-5", "SIGRTMAX-4", "SIGRTMAX-3",
+	"SIGRTMAX-2", "SIGRTMAX-1", "SIGRTMAX",
+};
+
+static const char *const pe_lownames[] = { "SIG32", "SIG33", "SIG34" };
+
+PE_EXPORT const char *procevent_signal_name(int signo)
+{
+	int rtmin = SIGRTMIN, rtmax = SIGRTMAX;
+
+	if (signo <= 0)
+		return NULL;
+	if ((size_t)signo < sizeof(pe_signames) / sizeof(pe_signames[0]) &&
+	    pe_signames[signo])
+		return pe_signames[signo];
+	if (signo >= rtmin && signo <= rtmax) {
+		int from_max = rtmax - signo;
+
+		/* Upper half counted down from SIGRTMAX, as bash does. */
+		if (rtmax - rtmin == 30)
+			return pe_rtnames[signo - rtmin];
+		if (from_max == 0)
+			return "SIGRTMAX";
+		if (signo - rtmin < 16)
+			return pe_rtnames[signo - rtmin];
+		return NULL;
+	}
+	if (signo >= 32 && signo < 32 + 3 && signo < rtmin)
+		return pe_lownames[signo - 32];
+	return NULL;
+}
+
+/* snprintf(3)-like appender: counts what the whole text needs. */
+struct pe_buf {
+	char *buf;
+	size_t len;
+	size_t need;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void pe_add(struct pe_buf *b, const char *fmt, ...)
+{
+	size_t room = b->need < b->len ? b->len - b->need : 0;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(room ? b->buf + b->need : NULL, room, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		b->need += (size_t)n;
+}
+
+static int pe_done(struct pe_buf *b)
+{
+	if (b->len && b->need >= b->len)
+		b->buf[b->len - 1] = '\0';
+	return b->need > INT_MAX ? INT_MAX : (int)b->need;
+}
+
+static void pe_add_signal(struct pe_buf *b, int signo)
+{
+	const char *name = procevent_signal_name(signo);
+
+	if (name)
+		pe_add(b, "%s", name);
+	else
+		pe_add(b, "signal %d", signo);
+}
+
+static void pe_add_status(struct pe_buf *b, int status)
+{
+	if (WIFEXITED(status)) {
+		pe_add(b, "exited with status %d", WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status)) {
+		pe_add(b, "killed by ");
+		pe_add_signal(b, WTERMSIG(status));
+		if (WCOREDUMP(status))
+			pe_add(b, " (core dumped)");
+	} else {
+		pe_add(b, "status 0x%x", (unsigned int)status);
+	}
+}
+
+PE_EXPORT int procevent_format_status(int status, char *buf, size_t len)
+{
+	struct pe_buf b = { buf, len, 0 };
+
+	if (len)
+		buf[0] = '\0';
+	pe_add_status(&b, status);
+	return pe_done(&b);
+}
+
+/* comm as the kernel stores it: up to 15 bytes, NUL-terminated. */
+static size_t comm_len(const char *comm)
+{
+	size_t n = 0;
+
+	while (n < 16 && comm[n])
+		n++;
+	return n;
+}
+
+static void pe_add_comm_text(struct pe_buf *b, const char *comm)
+{
+	size_t i, n = comm_len(comm);
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)comm[i];
+
+		pe_add(b, "%c", c >= 0x20 && c < 0x7f ? c : '?');
+	}
+}
+
+static void pe_add_comm_json(struct pe_buf *b, const char *comm)
+{
+	size_t i, n = comm_len(comm);
+
+	pe_add(b, "\"");
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)comm[i];
+
+		if (c == '"' || c == '\\')
+			pe_add(b, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			pe_add(b, "\\u%04x", c);
+		else
+			pe_add(b, "%c", c);
+	}
+	pe_add(b, "\"");
+}
+
+static void pe_format_text(struct pe_buf *b, const struct procevent_event *ev)
+{
+	const char *type = procevent_type_name(ev->type);
+
+	if (type)
+		pe_add(b, "%s", type);
+	else
+		pe_add(b, "type 0x%x", ev->type);
+	pe_add(b, " pid %d (", ev->pid);
+	pe_add_comm_text(b, ev->comm);
+	pe_add(b, ")");
+	if (ev->tgid != ev->pid)
+		pe_add(b, " tgid %d", ev->tgid);
+	pe_add(b, " ppid %d uid %u: ", ev->ppid, ev->uid);
+	switch (ev->type) {
+	case PROCEVENT_EXIT:
+		pe_add_status(b, ev->status);
+		break;
+	case PROCEVENT_SIGNAL:
+		pe_add_signal(b, ev->signo);
+		if (ev->sender_pid)
+			pe_add(b, " from pid %d uid %u", ev->sender_pid,
+			       ev->sender_uid);
+		else
+			pe_add(b, " from the kernel (si_code %d)", ev->si_code);
+		break;
+	default:
+		/* fork, exec: who and where is all there is to say */
+		pe_add(b, "%s", type ? type : "event");
+		break;
+	}
+	pe_add(b, " [id %llu]", (unsigned long long)ev->id);
+}
+
+static void pe_format_json(struct pe_buf *b, const struct procevent_event *ev)
+{
+	const char *type = procevent_type_name(ev->type);
+	const char *sig;
+
+	pe_add(b, "{\"size\":%u,", ev->size);
+	if (type)
+		pe_add(b, "\"type\":\"%s\",", type);
+	else
+		pe_add(b, "\"type\":%u,", ev->type);
+	pe_add(b, "\"id\":%llu,\"pid\":%d,\"tgid\":%d,\"ppid\":%d,\"uid\":%u,",
+	       (unsigned long long)ev->id, ev->pid, ev->tgid, ev->ppid,
+	       ev->uid);
+	pe_add(b, "\"status\":%d,\"signo\":%d,\"si_code\":%d,", ev->status,
+	       ev->signo, ev->si_code);
+	pe_add(b, "\"sender_pid\":%d,\"sender_uid\":%u,\"flags\":%u,",
+	       ev->sender_pid, ev->sender_uid, ev->flags);
+	pe_add(b, "\"start_time_ns\":%llu,\"time_ns\":%llu,\"cgroup_id\":%llu,",
+	       (unsigned long long)ev->start_time_ns,
+	       (unsigned long long)ev->time_ns,
+	       (unsigned long long)ev->cgroup_id);
+	pe_add(b, "\"comm\":");
+	pe_add_comm_json(b, ev->comm);
+	if (ev->type == PROCEVENT_SIGNAL) {
+		sig = procevent_signal_name(ev->signo);
+		if (sig)
+			pe_add(b, ",\"signal\":\"%s\"", sig);
+	} else if (ev->type == PROCEVENT_EXIT) {
+		if (WIFEXITED(ev->status)) {
+			pe_add(b, ",\"exit_code\":%d", WEXITSTATUS(ev->status));
+		} else if (WIFSIGNALED(ev->status)) {
+			sig = procevent_signal_name(WTERMSIG(ev->status));
+			if (sig)
+				pe_add(b, ",\"term_signal\":\"%s\"", sig);
+			else
+				pe_add(b, ",\"term_signal\":%d",
+				       WTERMSIG(ev->status));
+			pe_add(b, ",\"core_dumped\":%s",
+			       WCOREDUMP(ev->status) ? "true" : "false");
+		}
+	}
+	pe_add(b, "}");
+}
+
+PE_EXPORT int procevent_format(const struct procevent_event *ev, char *buf,
+			       size_t len, unsigned int flags)
+{
+	struct pe_buf b = { buf, len, 0 };
+
+	if (flags & ~PROCEVENT_FORMAT_JSON)
+		return -EINVAL;
+	if (len)
+		buf[0] = '\0';
+	if (flags & PROCEVENT_FORMAT_JSON)
+		pe_format_json(&b, ev);
+	else
+		pe_format_text(&b, ev);
+	return pe_done(&b);
+}
+
+/* --- introspection ------------------------------------------------------ */
+
+/* Value of " key=" in @line (which starts with its tag), or NULL. */
+static const char *kv(const char *line, const char *key)
+{
+	size_t klen = strlen(key);
+	const char *p = line;
+
+	while ((p = strstr(p, key)) != NULL) {
+		if ((p == line || p[-1] == ' ') && p[klen] == '=')
+			return p + klen + 1;
+		p += klen;
+	}
+	return NULL;
+}
+
+static uint64_t kv_u64(const char *line, const char *key)
+{
+	const char *v = kv(line, key);
+
+	return v ? strtoull(v, NULL, 0) : 0;
+}
+
+static void parse_one_counters(const char *line, struct procevent_counters *c)
+{
+	c->raised = kv_u64(line, "raised");
+	c->delivered = kv_u64(line, "delivered");
+	c->acked = kv_u64(line, "acked");
+	c->withdrawn = kv_u64(line, "withdrawn");
+	c->timedout = kv_u64(line, "timedout");
+	c->lost = kv_u64(line, "lost");
+}
+
+static int parse_counters(const char *line, struct procevent_status *st,
+			  unsigned int *cap)
+{
+	const char *type = kv(line, "type");
+	struct procevent_type_counters *t;
+	size_t n;
+
+	if (!type)
+		return 0;
+	if (st->nr_types == *cap) {
+		void *p;
+
+		*cap = *cap ? *cap * 2 : 4;
+		p = realloc(st->types, *cap * sizeof(*st->types));
+		if (!p)
+			return -ENOMEM;
+		st->types = p;
+	}
+	t = &st->types[st->nr_types++];
+	memset(t, 0, sizeof(*t));
+	n = strcspn(type, " ");
+	if (n > sizeof(t->name) - 1)
+		n = sizeof(t->name) - 1;
+	memcpy(t->name, type, n);
+	parse_one_counters(line, &t->c);
+	if (!strcmp(t->name, "exit"))
+		st->exit = t->c;
+	else if (!strcmp(t->name, "signal"))
+		st->signal = t->c;
+	return 0;
+}
+
+static int parse_subscriber(const char *line, struct procevent_subscriber *s)
+{
+	const char *comm = kv(line, "comm");
+	const char *end = NULL, *p;
+	size_t n;
+
+	memset(s, 0, sizeof(*s));
+	s->pos = (unsigned int)kv_u64(line, "pos");
+	s->pid = (pid_t)kv_u64(line, "pid");
+	/*
+	 * A comm may hold spaces: it runs up to the last " mask=", the key
+	 * the kernel writes right after it.
+	 */
+	if (comm) {
+		for (p = comm; (p = strstr(p, " mask=")) != NULL; p++)
+			end = p;
+		if (end) {
+			n = (size_t)(end - comm);
+			if (n > sizeof(s->comm) - 1)
+				n = sizeof(s->comm) - 1;
+			memcpy(s->comm, comm, n);
+		}
+	}
+	p = end ? end : line;
+	s->mask = (uint32_t)kv_u64(p, "mask");
+	s->waiting = (unsigned int)kv_u64(p, "waiting");
+	s->received = (unsigned int)kv_u64(p, "received");
+	s->acked = kv_u64(p, "acked");
+	s->timeouts = kv_u64(p, "timeouts");
+	s->timeout_ns = kv_u64(p, "timeout_ns");
+	return s->pos ? 0 : -EINVAL;
+}
+
+PE_EXPORT int procevent_status_parse(const char *text,
+				     struct procevent_status **out)
+{
+	struct procevent_status *st;
+	struct procevent_subscriber *subs = NULL;
+	unsigned int nsubs = 0, cap = 0, tcap = 0;
+	const char *line, *nl;
+	char *copy;
+	int ret = 0;
+
+	*out = NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	for (line = text; *line; line = nl ? nl + 1 : line + strlen(line)) {
+		nl = strchr(line, '\n');
+		copy = nl ? strndup(line, (size_t)(nl - line)) : strdup(line);
+		if (!copy) {
+			ret = -ENOMEM;
+			break;
+		}
+		if (!strncmp(copy, "held: ", 6)) {
+			st->held = (unsigned int)strtoul(copy + 6, NULL, 10);
+		} else if (!strncmp(copy, "events: ", 8)) {
+			ret = parse_counters(copy, st, &tcap);
+		} else if (!strncmp(copy, "subscriber: ", 12)) {
+			if (nsubs == cap) {
+				void *p;
+
+				cap = cap ? cap * 2 : 8;
+				p = realloc(subs, cap * sizeof(*subs));
+				if (!p) {
+					free(copy);
+					ret = -ENOMEM;
+					break;
+				}
+				subs = p;
+			}
+			if (!parse_subscriber(copy, &subs[nsubs]))
+				nsubs++;
+		}
+		free(copy);
+		if (ret || !nl)
+			break;
+	}
+	if (ret) {
+		free(subs);
+		free(st->types);
+		free(st);
+		return ret;
+	}
+	st->subscribers = subs;
+	st->nr_subscribers = nsubs;
+	*out = st;
+	return 0;
+}
+
+PE_EXPORT int procevent_status_read(struct procevent_status **out)
+{
+	size_t len = 0, cap = 4096;
+	char *text = malloc(cap), *p;
+	ssize_t n;
+	int fd, ret;
+
+	*out = NULL;
+	if (!text)
+		return -ENOMEM;
+	fd = open(PROCEVENT_PROC_FILE, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		ret = neg_errno();
+		free(text);
+		return ret;
+	}
+	for (;;) {
+		if (cap - len < 2048) {
+			p = realloc(text, cap * 2);
+			if (!p) {
+				ret = -ENOMEM;
+				goto out;
+			}
+			text = p;
+			cap *= 2;
+		}
+		n = read(fd, text + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			ret = neg_errno();
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	text[len] = '\0';
+	ret = procevent_status_parse(text, out);
+out:
+	close(fd);
+	free(text);
+	return ret;
+}
+
+PE_EXPORT void procevent_status_free(struct procevent_status *st)
+{
+	if (!st)
+		return;
+	free(st->subscribers);
+	free(st->types);
+	free(st);
+}
