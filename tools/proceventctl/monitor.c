@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * proceventctl monitor: subscribe, print each event, acknowledge it after
+ * an optional delay; on SIGINT or SIGTERM acknowledge everything received
+ * so far before leaving, so no task stays held because of this process.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "procevent.h"
+#include "proceventctl.h"
+
+static const char monitor_usage[] =
+"usage: proceventctl monitor [options]\n"
+"\n"
+"Subscribe to process events, print each one and acknowledge it.  The\n"
+"process an event is about stays held until the acknowledgement.\n"
+"\n"
+"options:\n"
+"  -e, --exit               exit events\n"
+"  -s, --signal             signal events (default: exit and signal)\n"
+#ifdef PROCEVENT_FORK
+"  -f, --fork               fork events (new processes)\n"
+#endif
+#ifdef PROCEVENT_EXEC
+"  -x, --exec               exec events (new programs)\n"
+#endif
+"  -j, --json               one JSON object per line instead of text\n"
+"  -d, --ack-delay DURATION hold each event this long before acking\n"
+"  -t, --timeout DURATION   ack deadline the kernel enforces for this\n"
+"                           subscriber (default: none)\n"
+"  -n, --count N            stop after N events (acked before exiting)\n"
+"  -T, --timestamps         prefix text lines with seconds since start\n"
+"  -q, --quiet              no messages on stderr about subscribing\n"
+"  -h, --help               this text\n"
+"\n"
+"DURATION is a number with a unit: ns, us, ms or s (\"500ms\", \"1.5s\");\n"
+"a bare number is seconds.  Events go to stdout, messages to stderr.\n"
+"SIGINT or SIGTERM: acknowledge every event received, then exit 0.\n";
+
+struct pending {
+	uint64_t id;
+	uint64_t due_ns;	/* CLOCK_MONOTONIC */
+};
+
+struct monitor {
+	int fd;
+	int json;
+	int stamps;
+	uint64_t ack_delay_ns;
+	uint64_t start_ns;
+	struct pending *pend;
+	size_t npend, cap;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Ack the pending events whose time has come (all of them when @all).
+ * ENOENT means the kernel stopped waiting for us (ack deadline passed, or
+ * the signal event was withdrawn because the task was killed): say so and
+ * go on.  Returns 0 or a negative errno.
+ */
+static int ack_due(struct monitor *m, int all)
+{
+	uint64_t now = mono_ns();
+	size_t i, keep = 0;
+	int ret = 0;
+
+	for (i = 0; i < m->npend; i++) {
+		struct pending *p = &m->pend[i];
+		int r;
+
+		if (!all && p->due_ns > now) {
+			m->pend[keep++] = *p;
+			continue;
+		}
+		r = procevent_ack(m->fd, p->id);
+		if (r == -ENOENT)
+			ctl_err("event %llu was released before our ack (ack deadline passed or task killed)",
+				(unsigned long long)p->id);
+		else if (r < 0 && !ret)
+			ret = r;
+	}
+	m->npend = keep;
+	return ret;
+}
+
+static int add_pending(struct monitor *m, uint64_t id)
+{
+	if (m->npend == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		void *p = realloc(m->pend, cap * sizeof(*m->pend));
+
+		if (!p)
+			return -ENOMEM;
+		m->pend = p;
+		m->cap = cap;
+	}
+	m->pend[m->npend].id = id;
+	m->pend[m->npend].due_ns = mono_ns() + m->ack_delay_ns;
+	m->npend++;
+	return 0;
+}
+
+static int print_event(struct monitor *m, const struct procevent_event *ev)
+{
+	char line[512];
+	int n;
+
+	n = procevent_format(ev, line, sizeof(line),
+			     m->json ? PROCEVENT_FORMAT_JSON : 0);
+	if (n < 0)
+		return n;
+	if (m->stamps && !m->json) {
+		uint64_t t = mono_ns() - m->start_ns;
+
+		printf("[%4llu.%03llu] ", (unsigned long long)(t / 1000000000ULL),
+		       (unsigned long long)(t / 1000000ULL % 1000));
+	}
+	if (puts(line) == EOF || fflush(stdout) == EOF)
+		return -EIO;
+	return 0;
+}
+
+/* This handle's place in line, from its fdinfo; 0 when unknown. */
+static unsigned int position(int fd)
+{
+	char path[64], line[128];
+	unsigned int pos = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "procevent-position: %u", &pos) == 1)
+			break;
+	fclose(f);
+	return pos;
+}
+
+static void mask_text(uint32_t mask, char *buf, size_t len)
+{
+	size_t used = 0;
+	unsigned int bit;
+
+	buf[0] = '\0';
+	for (bit = 0; bit < 32 && used < len; bit++) {
+		const char *name = procevent_type_name(1u << bit);
+
+		if ((mask & (1u << bit)) && name)
+			used += snprintf(buf + used, len - used, "%s%s",
+					 used ? "," : "", name);
+	}
+}
+
+int ctl_monitor(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "exit", no_argument, NULL, 'e' },
+		{ "signal", no_argument, NULL, 's' },
+#ifdef PROCEVENT_FORK
+		{ "fork", no_argument, NULL, 'f' },
+#endif
+#ifdef PROCEVENT_EXEC
+		{ "exec", no_argument, NULL, 'x' },
+#endif
+		{ "json", no_argument, NULL, 'j' },
+		{ "ack-delay", required_argument, NULL, 'd' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "timestamps", no_argument, NULL, 'T' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct monitor m = { .fd = -1 };
+	uint64_t count = 0, seen = 0, timeout_ns = 0;
+	int have_count = 0, have_timeout = 0, quiet = 0;
+	uint32_t mask = 0;
+	struct sigaction sa;
+	sigset_t block, waitmask;
+	int c, ret, rc = CTL_EXIT_OK;
+
+	while ((c = getopt_long(argc, argv, "esfxjd:t:n:Tqh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e':
+			mask |= PROCEVENT_EXIT;
+			break;
+		case 's':
+			mask |= PROCEVENT_SIGNAL;
+			break;
+#ifdef PROCEVENT_FORK
+		case 'f':
+			mask |= PROCEVENT_FORK;
+			break;
+#endif
+#ifdef PROCEVENT_EXEC
+		case 'x':
+			mask |= PROCEVENT_EXEC;
+			break;
+#endif
+		case 'j':
+			m.json = 1;
+			break;
+		case 'd':
+			if (ctl_parse_duration(optarg, &m.ack_delay_ns)) {
+				ctl_err("monitor: bad --ack-delay '%s' (try 500ms, 2s)", optarg);
+				return CTL_EXIT_USAGE;
+			}
+			break;
+		case 't':
+			if (ctl_parse_duration(optarg, &timeout_ns)) {
+				ctl_err("monitor: bad --timeout '%s' (try 500ms, 2s)", optarg);
+				return CTL_EXIT_USAGE;
+			}
+			have_timeout = 1;
+			break;
+		case 'n':
+			if (ctl_parse_count(optarg, &count) || !count) {
+				ctl_err("monitor: bad --count '%s' (a number above 0)", optarg);
+				return CTL_EXIT_USAGE;
+			}
+			have_count = 1;
+			break;
+		case 'T':
+			m.stamps = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			fputs(monitor_usage, stdout);
+			return CTL_EXIT_OK;
+		default:
+			fputs(monitor_usage, stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		ctl_err("monitor: unexpected argument '%s'", argv[optind]);
+		fputs(monitor_usage, stderr);
+		return CTL_EXIT_USAGE;
+	}
+	if (!mask)
+		mask = PROCEVENT_ALL;
+
+	/*
+	 * SIGINT and SIGTERM are blocked except inside ppoll(): a stop request
+	 * is seen at one well-defined point, never between a receive and the
+	 * bookkeeping of what must be acked.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGTERM);
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	m.fd = procevent_open(mask, O_NONBLOCK | O_CLOEXEC);
+	if (m.fd < 0)
+		return ctl_fail(PROCEVENT_DEVICE, m.fd);
+	if (have_timeout) {
+		ret = procevent_set_timeout(m.fd, timeout_ns);
+		if (ret < 0) {
+			rc = ctl_fail("setting the ack timeout", ret);
+			goto out;
+		}
+	}
+	m.start_ns = mono_ns();
+	if (!quiet) {
+		char what[64];
+
+		mask_text(mask, what, sizeof(what));
+		fprintf(stderr, "%s: subscribed to %s events as subscriber %u",
+			ctl_prog, what, position(m.fd));
+		if (m.ack_delay_ns)
+			fprintf(stderr, ", acking each after %llu ms",
+				(unsigned long long)(m.ack_delay_ns / 1000000));
+		fputs("\n", stderr);
+	}
+
+	for (;;) {
+		struct pollfd pfd = { .fd = m.fd, .events = POLLIN };
+		struct timespec ts, *tsp = NULL;
+		int want_more = !have_count || seen < count;
+
+		if (stop_signal)
+			break;
+		if (!want_more && m.npend == 0)
+			break;
+		if (m.npend) {
+			uint64_t now = mono_ns(), due = m.pend[0].due_ns;
+			size_t i;
+
+			for (i = 1; i < m.npend; i++)
+				if (m.pend[i].due_ns < due)
+					due = m.pend[i].due_ns;
+			due = due > now ? due - now : 0;
+			ts.tv_sec = (time_t)(due / 1000000000ULL);
+			ts.tv_nsec = (long)(due % 1000000000ULL);
+			tsp = &ts;
+		}
+		if (!want_more)
+			pfd.fd = -1;
+		ret = ppoll(&pfd, 1, tsp, &waitmask);
+		if (ret < 0 && errno != EINTR) {
+			rc = ctl_fail("poll", -errno);
+			break;
+		}
+		if (ret > 0 && (pfd.revents & POLLIN)) {
+			struct procevent_event evs[16];
+			size_t max = sizeof(evs) / sizeof(evs[0]);
+			ssize_t n, i;
+
+			if (have_count && count - seen < max)
+				max = (size_t)(count - seen);
+			n = procevent_recv_many(m.fd, evs, max, 0);
+			if (n < 0 && n != -EAGAIN && n != -EINTR) {
+				rc = ctl_fail("receiving events", (int)n);
+				break;
+			}
+			for (i = 0; i < n; i++) {
+				seen++;
+				ret = add_pending(&m, evs[i].id);
+				if (!ret)
+					ret = print_event(&m, &evs[i]);
+				if (ret) {
+					rc = ctl_fail("printing events", ret);
+					goto out;
+				}
+			}
+		}
+		ret = ack_due(&m, 0);
+		if (ret < 0) {
+			rc = ctl_fail("acknowledging events", ret);
+			break;
+		}
+	}
+out:
+	/* Whatever happened above, release everything we received. */
+	ret = ack_due(&m, 1);
+	if (ret < 0 && rc == CTL_EXIT_OK)
+		rc = ctl_fail("acknowledging events", ret);
+	if (stop_signal && !quiet)
+		fprintf(stderr, "%s: %s: acknowledged everything received, exiting\n",
+			ctl_prog, stop_signal == SIGINT ? "interrupted" : "terminated");
+	close(m.fd);
+	free(m.pend);
+	return rc;
+}
