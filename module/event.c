@@ -114,10 +114,10 @@ void pe_pool_exit(void)
 }
 
 /*
- * Probe context: take a free event for the current task.  Returns NULL and
+ * Probe context: take a free event for @task (current, or a new child).  Returns NULL and
  * counts the loss when the pool is empty.
  */
-struct pe_event *pe_event_get(u32 type)
+struct pe_event *pe_event_get(u32 type, struct task_struct *task)
 {
 	struct pe_stats *st = &pe_stats[pe_type_idx(type)];
 	struct pe_event *ev = NULL;
@@ -139,7 +139,7 @@ struct pe_event *pe_event_get(u32 type)
 	RB_CLEAR_NODE(&ev->rb);
 	ev->state = PE_EV_RAISED;
 	ev->type = type;
-	ev->task = current;
+	ev->task = task;
 	ev->time_ns = ktime_get_ns();
 	ev->sender_uid = INVALID_UID;
 	return ev;
@@ -231,6 +231,16 @@ static void pe_event_kick(struct pe_event *ev)
 		wake_up_process(ev->task);
 }
 
+/* No handle is left to visit (or the task goes anyway): release the task. */
+static void pe_event_finish(struct pe_event *ev)
+{
+	lockdep_assert_held(&pe_lock);
+	ev->sub = NULL;
+	ev->deadline = 0;
+	ev->state = PE_EV_DONE;
+	pe_event_kick(ev);
+}
+
 /*
  * Hand @ev to the first handle at or after @pos (a node of pe_subs, or the
  * list head itself for "none left") whose mask has the event's type, or
@@ -252,6 +262,8 @@ void pe_event_deliver(struct pe_event *ev, struct list_head *pos)
 		 */
 		if (sub->owner == task_tgid(ev->task))
 			continue;
+		if (!pe_sub_in_scope(sub, ev->task))
+			continue;
 		ev->sub = sub;
 		ev->state = PE_EV_QUEUED;
 		list_add_tail(&ev->node, &sub->queue);
@@ -266,10 +278,7 @@ void pe_event_deliver(struct pe_event *ev, struct list_head *pos)
 		wake_up_interruptible_poll(&sub->wq, EPOLLIN | EPOLLRDNORM);
 		return;
 	}
-	ev->sub = NULL;
-	ev->deadline = 0;
-	ev->state = PE_EV_DONE;
-	pe_event_kick(ev);
+	pe_event_finish(ev);
 }
 
 /* Take @ev off its handle's lists; the caller decides where it goes. */
@@ -303,7 +312,7 @@ static void pe_event_move_on(struct pe_event *ev)
 /*
  * Hold the current task until its event is done.  Called and returns with
  * pe_lock held; sleeps without it.  Exit holds are not interruptible and
- * stay out of the load average (TASK_IDLE); signal holds end on a fatal
+ * stay out of the load average (TASK_IDLE); the others end on a fatal
  * signal, which withdraws the event.  Each turn also enforces the ack
  * deadline of the handle the event waits on.
  */
@@ -320,8 +329,7 @@ static void pe_event_hold(struct pe_event *ev)
 
 			pe_event_unlink(ev);
 			st->withdrawn++;
-			ev->sub = NULL;
-			ev->state = PE_EV_DONE;
+			pe_event_finish(ev);
 			pe_sub_leave_if_idle(sub);
 			break;
 		}
@@ -357,13 +365,17 @@ static void pe_event_work(struct callback_head *head)
 		pe_nr_held--;
 	}
 	spin_unlock(&pe_lock);
+	/* Vetoed: die before running another user instruction. */
+	if (ev->kill)
+		send_sig(SIGKILL, current, 1);
 	pe_event_free(ev);
 }
 
 /*
- * Probe context: queue the hold as task work on the current task.  The
- * work runs on the way back to user space (signals) or in exit_task_work()
- * before the parent is notified (exits).  On failure the event goes back
+ * Probe context: queue the hold as task work on the event's task.  The
+ * work runs on the way back to user space (signals, exec, a new child's
+ * first return from fork) or in exit_task_work() before the parent is
+ * notified (exits).  On failure the event goes back
  * to the pool; the caller must not have taken references into it yet.
  */
 bool pe_event_raise(struct pe_event *ev)
@@ -373,7 +385,7 @@ bool pe_event_raise(struct pe_event *ev)
 
 	ev->id = atomic64_inc_return(&pe_next_id);
 	init_task_work(&ev->twork, pe_event_work);
-	if (likely(!task_work_add(current, &ev->twork, TWA_RESUME))) {
+	if (likely(!task_work_add(ev->task, &ev->twork, TWA_RESUME))) {
 		atomic64_inc(&st->raised);
 		return true;
 	}
@@ -480,21 +492,40 @@ void pe_event_unrecv(struct pe_sub *sub, u64 id)
 	spin_unlock(&pe_lock);
 }
 
+/*
+ * Acknowledge a received event.  With PROCEVENT_ACK_KILL (not for EXIT)
+ * the task is released at once with SIGKILL pending, and the remaining
+ * subscribers are not asked.
+ */
 int pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack)
 {
+	bool kill = ack->flags & PROCEVENT_ACK_KILL;
 	struct pe_event *ev;
+	int err = 0;
 
-	if (ack->flags || ack->reserved)
+	if (ack->reserved || (ack->flags & ~PROCEVENT_ACK_KILL))
 		return -EINVAL;
 	spin_lock(&pe_lock);
 	ev = pe_acks_find(sub, ack->id);
 	if (!ev) {
-		spin_unlock(&pe_lock);
-		return -ENOENT;
+		err = -ENOENT;
+		goto out_unlock;
+	}
+	if (kill && ev->type == PROCEVENT_EXIT) {
+		err = -EINVAL;
+		goto out_unlock;
 	}
 	sub->nr_acked++;
 	pe_stats[pe_type_idx(ev->type)].acked++;
-	pe_event_move_on(ev);
+	if (kill) {
+		pe_event_unlink(ev);
+		ev->kill = true;
+		pe_event_finish(ev);
+		pe_sub_leave_if_idle(sub);
+	} else {
+		pe_event_move_on(ev);
+	}
+out_unlock:
 	spin_unlock(&pe_lock);
-	return 0;
+	return err;
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Tracepoint probes: finding the tracepoints, registering a probe only
+ * Tracepoint probes (exit, signal, fork, exec): finding the tracepoints, registering a probe only
  * while some subscriber wants its event type, deciding in probe context
  * whether a task raises an event, and finding the last thread of an
  * exiting process.
@@ -17,6 +17,7 @@
 #include <linux/cred.h>
 #include <linux/sched/signal.h>
 #include <linux/signal.h>
+#include <linux/binfmts.h>
 #include <linux/tracepoint.h>
 #include <linux/workqueue.h>
 
@@ -29,6 +30,8 @@ static unsigned int pe_hooks_on;	/* (pe_hooks_mutex) registered types */
 
 static struct tracepoint *pe_tp_exit;
 static struct tracepoint *pe_tp_signal;
+static struct tracepoint *pe_tp_fork;
+static struct tracepoint *pe_tp_exec;
 
 /*
  * Exit claims.  Before 6.16 the exit tracepoint does not say which thread
@@ -154,7 +157,48 @@ void pe_exit_hook(struct task_struct *task, enum pe_last last)
 		return;
 	if (pe_task_is_subscriber(task))
 		return;
-	ev = pe_event_get(PROCEVENT_EXIT);
+	ev = pe_event_get(PROCEVENT_EXIT, task);
+	if (ev)
+		pe_event_raise(ev);
+}
+
+static void pe_probe_fork(void *data, struct task_struct *parent,
+			  struct task_struct *child)
+{
+	struct pe_event *ev;
+
+	if (!(READ_ONCE(pe_want) & PROCEVENT_FORK))
+		return;
+	/* New processes only: not threads, not kernel threads. */
+	if (!thread_group_leader(child) ||
+	    (child->flags & (PF_KTHREAD | PF_IO_WORKER)))
+		return;
+	/*
+	 * A subscriber's vfork child (posix_spawn, system()) would hold the
+	 * subscriber itself, blocked in vfork until the child execs.
+	 * vfork_done is set only after this tracepoint; a child sharing the
+	 * parent's mm without being a thread is the vfork shape.
+	 */
+	if (child->mm && child->mm == parent->mm &&
+	    pe_task_is_subscriber(parent))
+		return;
+	ev = pe_event_get(PROCEVENT_FORK, child);
+	if (ev)
+		pe_event_raise(ev);
+}
+
+static void pe_probe_exec(void *data, struct task_struct *task,
+			  pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct pe_event *ev;
+
+	if (!(READ_ONCE(pe_want) & PROCEVENT_EXEC))
+		return;
+	if (task->flags & (PF_KTHREAD | PF_IO_WORKER))
+		return;
+	if (pe_task_is_subscriber(task))
+		return;
+	ev = pe_event_get(PROCEVENT_EXEC, task);
 	if (ev)
 		pe_event_raise(ev);
 }
@@ -188,7 +232,7 @@ static void pe_probe_signal(void *data, int signo, struct kernel_siginfo *info,
 		return;
 	if (pe_task_is_subscriber(task))
 		return;
-	ev = pe_event_get(PROCEVENT_SIGNAL);
+	ev = pe_event_get(PROCEVENT_SIGNAL, task);
 	if (!ev)
 		return;
 	ev->signo = signo;
@@ -215,14 +259,17 @@ static void pe_find_tracepoints(struct tracepoint *tp, void *priv)
 		pe_tp_exit = tp;
 	else if (!strcmp(tp->name, "signal_deliver"))
 		pe_tp_signal = tp;
+	else if (!strcmp(tp->name, "sched_process_fork"))
+		pe_tp_fork = tp;
+	else if (!strcmp(tp->name, "sched_process_exec"))
+		pe_tp_exec = tp;
 }
 
 int pe_hooks_init(void)
 {
 	for_each_kernel_tracepoint(pe_find_tracepoints, NULL);
-	if (!pe_tp_exit || !pe_tp_signal) {
-		pr_err("tracepoint %s not found\n",
-		       pe_tp_exit ? "signal_deliver" : "sched_process_exit");
+	if (!pe_tp_exit || !pe_tp_signal || !pe_tp_fork || !pe_tp_exec) {
+		pr_err("a sched_process or signal_deliver tracepoint is missing\n");
 		return -ENOENT;
 	}
 	return 0;
@@ -258,6 +305,8 @@ void pe_hooks_update(void)
 	lockdep_assert_held(&pe_hooks_mutex);
 	pe_hook_set(PROCEVENT_EXIT, pe_tp_exit, pe_compat_probe_exit, want);
 	pe_hook_set(PROCEVENT_SIGNAL, pe_tp_signal, pe_probe_signal, want);
+	pe_hook_set(PROCEVENT_FORK, pe_tp_fork, pe_probe_fork, want);
+	pe_hook_set(PROCEVENT_EXEC, pe_tp_exec, pe_probe_exec, want);
 }
 
 void pe_hooks_exit(void)
@@ -265,8 +314,8 @@ void pe_hooks_exit(void)
 	unsigned int i;
 
 	mutex_lock(&pe_hooks_mutex);
-	pe_hook_set(PROCEVENT_EXIT, pe_tp_exit, pe_compat_probe_exit, 0);
-	pe_hook_set(PROCEVENT_SIGNAL, pe_tp_signal, pe_probe_signal, 0);
+	WRITE_ONCE(pe_want, 0);
+	pe_hooks_update();
 	mutex_unlock(&pe_hooks_mutex);
 	/* No probe runs, or will run, after this. */
 	tracepoint_synchronize_unregister();

@@ -15,7 +15,13 @@
 #include "procevent.h"
 
 static const char * const pe_type_names[PE_NR_TYPES] = {
-	"exit", "signal",
+	"exit", "signal", "fork", "exec",
+};
+
+static const char * const pe_scope_names[] = {
+	[PROCEVENT_SCOPE_ALL] = "all",
+	[PROCEVENT_SCOPE_CGROUP] = "cgroup",
+	[PROCEVENT_SCOPE_PIDNS] = "pidns",
 };
 
 static int pe_proc_show(struct seq_file *m, void *v)
@@ -36,10 +42,11 @@ static int pe_proc_show(struct seq_file *m, void *v)
 			   atomic64_read(&pe_stats[i].lost));
 	list_for_each_entry(sub, &pe_subs, node)
 		seq_printf(m,
-			   "subscriber: pos=%u pid=%d comm=%s mask=0x%x waiting=%u received=%u acked=%llu timeouts=%llu timeout_ns=%llu\n",
+			   "subscriber: pos=%u pid=%d comm=%s mask=0x%x waiting=%u received=%u acked=%llu timeouts=%llu timeout_ns=%llu scope=%s\n",
 			   pos++, pid_nr_ns(sub->opener, ns), sub->opener_comm,
 			   sub->mask, sub->nr_queued, sub->nr_received,
-			   sub->nr_acked, sub->nr_timeouts, sub->timeout_ns);
+			   sub->nr_acked, sub->nr_timeouts, sub->timeout_ns,
+			   pe_scope_names[sub->scope]);
 	spin_unlock(&pe_lock);
 	return 0;
 }
@@ -56,6 +63,7 @@ void pe_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "procevent-acked:\t%llu\n", sub->nr_acked);
 	seq_printf(m, "procevent-timeouts:\t%llu\n", sub->nr_timeouts);
 	seq_printf(m, "procevent-timeout-ns:\t%llu\n", sub->timeout_ns);
+	seq_printf(m, "procevent-scope:\t%s\n", pe_scope_names[sub->scope]);
 	spin_unlock(&pe_lock);
 }
 

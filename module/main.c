@@ -88,6 +88,7 @@ static long pe_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct pe_sub *sub = file->private_data;
 	void __user *uarg = (void __user *)arg;
+	struct procevent_scope scope;
 	struct procevent_ack ack;
 	u32 mask;
 
@@ -104,6 +105,10 @@ static long pe_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return pe_event_ack(sub, &ack);
 	case PROCEVENT_IOC_SET_TIMEOUT:
 		return pe_ioctl_set_timeout(sub, uarg);
+	case PROCEVENT_IOC_SET_SCOPE:
+		if (copy_from_user(&scope, uarg, sizeof(scope)))
+			return -EFAULT;
+		return pe_sub_set_scope(sub, &scope);
 	default:
 		return -ENOTTY;
 	}
@@ -200,6 +205,7 @@ static int __init pe_init(void)
 	BUILD_BUG_ON(sizeof(struct procevent_event) !=
 		     PROCEVENT_EVENT_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct procevent_ack) != PROCEVENT_ACK_SIZE);
+	BUILD_BUG_ON(sizeof(struct procevent_scope) != PROCEVENT_SCOPE_SIZE);
 
 	if (!pe_max_subscribers ||
 	    pe_max_subscribers > PE_MAX_SUBSCRIBERS_LIMIT) {

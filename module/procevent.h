@@ -24,7 +24,8 @@
  *   FREE ----probe----> RAISED ----task work----> QUEUED or DONE
  *   QUEUED --RECV/read--> RECEIVED --EFAULT on copy-out--> QUEUED
  *   QUEUED/RECEIVED --ack, close, timeout--> QUEUED (next handle) or DONE
- *   QUEUED/RECEIVED --fatal signal (SIGNAL events)--> DONE (withdrawn)
+ *   QUEUED/RECEIVED --fatal signal (all but EXIT)--> DONE (withdrawn)
+ *   RECEIVED --ack with PROCEVENT_ACK_KILL--> DONE (task killed)
  *   DONE ----held task leaves the hold----> FREE (pool or kfree)
  *
  * An event is in exactly one place: the pool list, nowhere (RAISED: owned
@@ -51,8 +52,9 @@
 #include <linux/wait.h>
 #include <linux/procevent.h>
 
-#define PE_ALL_TYPES	(PROCEVENT_EXIT | PROCEVENT_SIGNAL)
-#define PE_NR_TYPES	2
+#define PE_ALL_TYPES	(PROCEVENT_EXIT | PROCEVENT_SIGNAL | PROCEVENT_FORK | \
+			 PROCEVENT_EXEC)
+#define PE_NR_TYPES	4
 #define PE_MAX_SUBSCRIBERS_LIMIT 64
 
 enum pe_state {
@@ -75,6 +77,7 @@ struct pe_event {
 	u32 type;
 	u64 id;
 	u64 deadline;			/* CLOCK_MONOTONIC ns, 0: none */
+	bool kill;			/* vetoed: SIGKILL when released */
 
 	/* Payload, written before the event is first queued. */
 	s32 status;
@@ -106,6 +109,9 @@ struct pe_sub {
 	u64 nr_timeouts;		/* (L) */
 	u64 timeout_ns;			/* (L) ack deadline, 0: none */
 	struct pid *owner;		/* (L) process exempted while listed */
+	u32 scope;			/* (L) PROCEVENT_SCOPE_* */
+	struct cgroup *scope_cgrp;	/* (L) SCOPE_CGROUP: reference */
+	struct pid_namespace *scope_ns;	/* (L) SCOPE_PIDNS: reference */
 	struct pid *opener;		/* process that opened the handle */
 	char opener_comm[TASK_COMM_LEN];
 	wait_queue_head_t wq;		/* readers and pollers */
@@ -139,12 +145,14 @@ int pe_sub_set_mask(struct pe_sub *sub, u32 mask);
 void pe_sub_leave_if_idle(struct pe_sub *sub);
 bool pe_task_is_subscriber(struct task_struct *task);
 void pe_sub_release(struct pe_sub *sub);
+int pe_sub_set_scope(struct pe_sub *sub, const struct procevent_scope *sc);
+bool pe_sub_in_scope(struct pe_sub *sub, struct task_struct *task);
 unsigned int pe_sub_position(struct pe_sub *sub);
 
 /* event.c: the event life cycle */
 int pe_pool_init(void);
 void pe_pool_exit(void);
-struct pe_event *pe_event_get(u32 type);
+struct pe_event *pe_event_get(u32 type, struct task_struct *task);
 bool pe_event_raise(struct pe_event *ev);
 void pe_event_deliver(struct pe_event *ev, struct list_head *pos);
 void pe_event_unlink(struct pe_event *ev);

@@ -8,7 +8,11 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cgroup.h>
+#include <linux/file.h>
+#include <linux/magic.h>
 #include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 
@@ -169,4 +173,98 @@ void pe_sub_release(struct pe_sub *sub)
 
 	put_pid(sub->owner);
 	put_pid(sub->opener);
+	if (sub->scope_cgrp)
+		cgroup_put(sub->scope_cgrp);
+	if (sub->scope_ns)
+		put_pid_ns(sub->scope_ns);
+}
+
+/*
+ * Is @task in the scope of @sub?  Checked when it is the handle's turn, so
+ * a task moved between cgroups during a hold is judged by where it is
+ * then.  O(1) for cgroups (ancestor table), O(pid ns depth) for pid
+ * namespaces; never a scan of tasks.
+ */
+bool pe_sub_in_scope(struct pe_sub *sub, struct task_struct *task)
+{
+	bool in = true;
+
+	lockdep_assert_held(&pe_lock);
+	switch (sub->scope) {
+	case PROCEVENT_SCOPE_CGROUP:
+		rcu_read_lock();
+		in = cgroup_is_descendant(task_dfl_cgroup(task),
+					  sub->scope_cgrp);
+		rcu_read_unlock();
+		break;
+	case PROCEVENT_SCOPE_PIDNS:
+		in = task_pid_nr_ns(task, sub->scope_ns) != 0;
+		break;
+	}
+	return in;
+}
+
+static int pe_scope_cgroup(int fd, struct cgroup **cgrpp)
+{
+	struct cgroup *cgrp;
+	struct file *file;
+	struct inode *inode;
+	bool ok;
+
+	file = fget(fd);
+	if (!file)
+		return -EBADF;
+	inode = file_inode(file);
+	ok = S_ISDIR(inode->i_mode) &&
+	     inode->i_sb->s_magic == CGROUP2_SUPER_MAGIC;
+	fput(file);
+	if (!ok)
+		return -ENOTDIR;
+	cgrp = cgroup_get_from_fd(fd);
+	if (IS_ERR(cgrp))
+		return PTR_ERR(cgrp) == -EBADF ? -ENOTDIR : PTR_ERR(cgrp);
+	*cgrpp = cgrp;
+	return 0;
+}
+
+/*
+ * Limit the handle to the events of some tasks.  The handle keeps its
+ * place, and events already queued to it stay.
+ */
+int pe_sub_set_scope(struct pe_sub *sub, const struct procevent_scope *sc)
+{
+	struct pid_namespace *ns = NULL;
+	struct cgroup *cgrp = NULL;
+	int err;
+
+	if (sc->reserved)
+		return -EINVAL;
+	switch (sc->kind) {
+	case PROCEVENT_SCOPE_ALL:
+		break;
+	case PROCEVENT_SCOPE_CGROUP:
+		err = pe_scope_cgroup(sc->fd, &cgrp);
+		if (err)
+			return err;
+		break;
+	case PROCEVENT_SCOPE_PIDNS:
+		if (sc->fd != -1)
+			return -EINVAL;
+		ns = get_pid_ns(task_active_pid_ns(current));
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	spin_lock(&pe_lock);
+	swap(sub->scope_cgrp, cgrp);
+	swap(sub->scope_ns, ns);
+	sub->scope = sc->kind;
+	spin_unlock(&pe_lock);
+
+	if (cgrp)
+		cgroup_put(cgrp);
+	if (ns)
+		put_pid_ns(ns);
+	return 0;
 }

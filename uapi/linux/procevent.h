@@ -18,10 +18,13 @@
 /* Event types, one bit each: the mask of SET_MASK and the type of an event. */
 #define PROCEVENT_EXIT		0x1u	/* the last thread of a process exits */
 #define PROCEVENT_SIGNAL	0x2u	/* a thread is about to run a handler */
+#define PROCEVENT_FORK		0x4u	/* a new process, held before it runs */
+#define PROCEVENT_EXEC		0x8u	/* a new program, held before it runs */
 
 /* Sizes are fixed: the module pins them with BUILD_BUG_ON. */
 #define PROCEVENT_EVENT_SIZE_VER0	96
 #define PROCEVENT_ACK_SIZE		16
+#define PROCEVENT_SCOPE_SIZE		16
 
 struct procevent_event {
 	__u32 size;		/* bytes of this record, as written */
@@ -45,8 +48,22 @@ struct procevent_event {
 
 struct procevent_ack {
 	__u64 id;		/* id of a received event */
-	__u32 flags;		/* must be 0 */
+	__u32 flags;		/* 0 or PROCEVENT_ACK_KILL */
 	__u32 reserved;		/* must be 0 */
+};
+
+/* Ack flag: release the task with SIGKILL pending (not for EXIT events). */
+#define PROCEVENT_ACK_KILL	0x1u
+
+/* PROCEVENT_IOC_SET_SCOPE: which tasks' events reach the handle. */
+#define PROCEVENT_SCOPE_ALL	0	/* every task (the default) */
+#define PROCEVENT_SCOPE_CGROUP	1	/* tasks in cgroup v2 dir fd, or below */
+#define PROCEVENT_SCOPE_PIDNS	2	/* tasks visible in the caller's pid ns */
+
+struct procevent_scope {
+	__u32 kind;		/* PROCEVENT_SCOPE_* */
+	__s32 fd;		/* CGROUP: a cgroup v2 directory; PIDNS: -1 */
+	__u64 reserved;		/* must be 0 */
 };
 
 #define PROCEVENT_IOC_MAGIC		0xB9
@@ -54,5 +71,6 @@ struct procevent_ack {
 #define PROCEVENT_IOC_RECV		_IOR(PROCEVENT_IOC_MAGIC, 2, struct procevent_event)
 #define PROCEVENT_IOC_ACK		_IOW(PROCEVENT_IOC_MAGIC, 3, struct procevent_ack)
 #define PROCEVENT_IOC_SET_TIMEOUT	_IOW(PROCEVENT_IOC_MAGIC, 4, __u64)
+#define PROCEVENT_IOC_SET_SCOPE		_IOW(PROCEVENT_IOC_MAGIC, 5, struct procevent_scope)
 
 #endif /* _UAPI_LINUX_PROCEVENT_H */
