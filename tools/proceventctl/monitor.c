@@ -42,6 +42,9 @@ static const char monitor_usage[] =
 "                           subscriber (default: none)\n"
 "  -n, --count N            stop after N events (acked before exiting)\n"
 "  -T, --timestamps         prefix text lines with seconds since start\n"
+"  -p, --pid-file FILE      write our pid to FILE once subscribed (scripts\n"
+"                           wait for it before starting what to watch);\n"
+"                           removed on exit\n"
 "  -q, --quiet              no messages on stderr about subscribing\n"
 "  -h, --help               this text\n"
 "\n"
@@ -196,6 +199,7 @@ int ctl_monitor(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "timestamps", no_argument, NULL, 'T' },
+		{ "pid-file", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -203,12 +207,13 @@ int ctl_monitor(int argc, char **argv)
 	struct monitor m = { .fd = -1 };
 	uint64_t count = 0, seen = 0, timeout_ns = 0;
 	int have_count = 0, have_timeout = 0, quiet = 0;
+	const char *pid_file = NULL;
 	uint32_t mask = 0;
 	struct sigaction sa;
 	sigset_t block, waitmask;
 	int c, ret, rc = CTL_EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "esfxjd:t:n:Tqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "esfxjd:t:n:p:Tqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			mask |= PROCEVENT_EXIT;
@@ -251,6 +256,9 @@ int ctl_monitor(int argc, char **argv)
 			break;
 		case 'T':
 			m.stamps = 1;
+			break;
+		case 'p':
+			pid_file = optarg;
 			break;
 		case 'q':
 			quiet = 1;
@@ -302,6 +310,23 @@ int ctl_monitor(int argc, char **argv)
 		}
 	}
 	m.start_ns = mono_ns();
+	/*
+	 * Written only now: the subscription is in effect once SET_MASK has
+	 * returned, while /proc/procevent may list it a moment earlier.
+	 */
+	if (pid_file) {
+		char tmp[4096];
+		FILE *f;
+
+		snprintf(tmp, sizeof(tmp), "%s.tmp", pid_file);
+		f = fopen(tmp, "w");
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) ||
+		    rename(tmp, pid_file)) {
+			rc = ctl_fail(pid_file, -errno);
+			pid_file = NULL;
+			goto out;
+		}
+	}
 	if (!quiet) {
 		char what[64];
 
@@ -381,5 +406,7 @@ out:
 			ctl_prog, stop_signal == SIGINT ? "interrupted" : "terminated");
 	close(m.fd);
 	free(m.pend);
+	if (pid_file)
+		unlink(pid_file);
 	return rc;
 }
