@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libprocevent: formatting and parsing (run anywhere), and the calls on a
+ * real /dev/procevent (skipped without the module).
+ */
+#include "tools_test.h"
+
+#include <sys/syscall.h>
+
+#include "kselftest_harness.h"
+
+#define NEED_DEVICE() do { \
+	if (!tt_have_device()) \
+		SKIP(return, "no %s (module not loaded)", PROCEVENT_DEVICE); \
+} while (0)
+
+static struct procevent_event sample_event(uint32_t type)
+{
+	struct procevent_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.size = sizeof(ev);
+	ev.type = type;
+	ev.id = 17;
+	ev.pid = 312;
+	ev.tgid = 312;
+	ev.ppid = 1;
+	ev.uid = 1000;
+	strcpy(ev.comm, "worker");
+	return ev;
+}
+
+/* --- formatting ---------------------------------------------------------- */
+
+TEST(format_status_speaks_like_a_shell)
+{
+	char buf[64];
+
+	procevent_format_status(3 << 8, buf, sizeof(buf));
+	EXPECT_STREQ("exited with status 3", buf);
+	procevent_format_status(0, buf, sizeof(buf));
+	EXPECT_STREQ("exited with status 0", buf);
+	procevent_format_status(SIGKILL, buf, sizeof(buf));
+	EXPECT_STREQ("killed by SIGKILL", buf);
+	procevent_format_status(SIGSEGV | 0x80, buf, sizeof(buf));
+	EXPECT_STREQ("killed by SIGSEGV (core dumped)", buf);
+}
+
+TEST(signal_names)
+{
+	EXPECT_STREQ("SIGHUP", procevent_signal_name(SIGHUP));
+	EXPECT_STREQ("SIGUSR1", procevent_signal_name(SIGUSR1));
+	EXPECT_STREQ("SIGTERM", procevent_signal_name(SIGTERM));
+	EXPECT_STREQ("SIGRTMIN", procevent_signal_name(SIGRTMIN));
+	EXPECT_STREQ("SIGRTMIN+1", procevent_signal_name(SIGRTMIN + 1));
+	EXPECT_STREQ("SIGRTMAX", procevent_signal_name(SIGRTMAX));
+	EXPECT_EQ(NULL, procevent_signal_name(0));
+	EXPECT_EQ(NULL, procevent_signal_name(-1));
+	EXPECT_EQ(NULL, procevent_signal_name(SIGRTMAX + 1));
+}
+
+TEST(type_names)
+{
+	EXPECT_STREQ("exit", procevent_type_name(PROCEVENT_EXIT));
+	EXPECT_STREQ("signal", procevent_type_name(PROCEVENT_SIGNAL));
+	EXPECT_EQ(NULL, procevent_type_name(0));
+	EXPECT_EQ(NULL, procevent_type_name(PROCEVENT_EXIT | PROCEVENT_SIGNAL));
+}
+
+TEST(format_exit_event_as_text)
+{
+	struct procevent_event ev = sample_event(PROCEVENT_EXIT);
+	char buf[256];
+	int n;
+
+	ev.status = 3 << 8;
+	n = procevent_format(&ev, buf, sizeof(buf), 0);
+	EXPECT_STREQ("exit pid 312 (worker) ppid 1 uid 1000: exited with status 3 [id 17]", buf);
+	EXPECT_EQ((int)strlen(buf), n);
+}
+
+TEST(format_signal_event_as_text)
+{
+	struct procevent_event ev = sample_event(PROCEVENT_SIGNAL);
+	char buf[256];
+
+	ev.pid = 313;
+	ev.signo = SIGUSR1;
+	ev.sender_pid = 12;
+	procevent_format(&ev, buf, sizeof(buf), 0);
+	EXPECT_STREQ("signal pid 313 (worker) tgid 312 ppid 1 uid 1000: SIGUSR1 from pid 12 uid 0 [id 17]", buf);
+	ev.sender_pid = 0;
+	ev.si_code = 128;
+	procevent_format(&ev, buf, sizeof(buf), 0);
+	EXPECT_STREQ("signal pid 313 (worker) tgid 312 ppid 1 uid 1000: SIGUSR1 from the kernel (si_code 128) [id 17]", buf);
+}
+
+TEST(format_truncates_like_snprintf)
+{
+	struct procevent_event ev = sample_event(PROCEVENT_EXIT);
+	char full[256], small[10];
+	int n;
+
+	n = procevent_format(&ev, full, sizeof(full), 0);
+	ASSERT_EQ(n, procevent_format(&ev, small, sizeof(small), 0));
+	EXPECT_EQ(9, (int)strlen(small));
+	EXPECT_EQ(0, strncmp(full, small, 9));
+	EXPECT_EQ(n, procevent_format(&ev, NULL, 0, 0));
+	EXPECT_EQ(-EINVAL, procevent_format(&ev, full, sizeof(full), 0x80));
+}
+
+TEST(format_json_carries_every_field)
+{
+	static const char *const fields[] = {
+		"size", "type", "id", "pid", "tgid", "ppid", "uid", "status",
+		"signo", "si_code", "sender_pid", "sender_uid", "flags",
+		"start_time_ns", "time_ns", "cgroup_id", "comm",
+	};
+	struct procevent_event ev = sample_event(PROCEVENT_EXIT);
+	struct tt_json j;
+	char buf[1024];
+	size_t i;
+
+	ev.status = SIGKILL;
+	ev.start_time_ns = 18446744073709551615ULL;
+	ev.time_ns = 123456789;
+	ev.cgroup_id = 42;
+	strcpy(ev.comm, "a\"b\\c\x01");
+	procevent_format(&ev, buf, sizeof(buf), PROCEVENT_FORMAT_JSON);
+	ASSERT_EQ(0, tt_json_parse(buf, &j)) {
+		TH_LOG("not JSON: %s", buf);
+	}
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		EXPECT_NE(NULL, tt_json_get(&j, fields[i])) {
+			TH_LOG("field %zu missing in %s", i, buf);
+		}
+	EXPECT_STREQ("exit", tt_json_get(&j, "type"));
+	EXPECT_STREQ("18446744073709551615", tt_json_get(&j, "start_time_ns"));
+	EXPECT_STREQ("a\"b\\c\x01", tt_json_get(&j, "comm"));
+	EXPECT_STREQ("SIGKILL", tt_json_get(&j, "term_signal"));
+	EXPECT_STREQ("false", tt_json_get(&j, "core_dumped"));
+	EXPECT_EQ(NULL, tt_json_get(&j, "exit_code"));
+}
+
+TEST(status_parse_reads_every_line)
+{
+	static const char text[] =
+		"held: 2\n"
+		"events: type=exit raised=10 delivered=12 acked=9 withdrawn=0 timedout=1 lost=3\n"
+		"events: type=signal raised=4 delivered=4 acked=3 withdrawn=1 timedout=0 lost=0\n"
+		"events: type=future raised=1 delivered=0 acked=0 withdrawn=0 timedout=0 lost=0\n"
+		"something: new=1\n"
+		"subscriber: pos=1 pid=40 comm=lockd mask=0x1 waiting=1 received=2 acked=7 timeouts=1 timeout_ns=500000000\n"
+		"subscriber: pos=2 pid=41 comm=my mask=daemon mask=0x3 waiting=0 received=0 acked=2 timeouts=0 timeout_ns=0 extra=9\n";
+	struct procevent_status *st;
+
+	ASSERT_EQ(0, procevent_status_parse(text, &st));
+	EXPECT_EQ(2, st->held);
+	EXPECT_EQ(10, st->exit.raised);
+	EXPECT_EQ(12, st->exit.delivered);
+	EXPECT_EQ(1, st->exit.timedout);
+	EXPECT_EQ(3, st->exit.lost);
+	EXPECT_EQ(1, st->signal.withdrawn);
+	ASSERT_EQ(3, st->nr_types);
+	EXPECT_STREQ("future", st->types[2].name);
+	ASSERT_EQ(2, st->nr_subscribers);
+	EXPECT_EQ(1, st->subscribers[0].pos);
+	EXPECT_EQ(40, st->subscribers[0].pid);
+	EXPECT_STREQ("lockd", st->subscribers[0].comm);
+	EXPECT_EQ(1, st->subscribers[0].waiting);
+	EXPECT_EQ(2, st->subscribers[0].received);
+	EXPECT_EQ(500000000ULL, st->subscribers[0].timeout_ns);
+	EXPECT_EQ(2, st->subscribers[1].pos);
+	EXPECT_STREQ("my mask=daemon", st->subscribers[1].comm);
+	EXPECT_EQ(3, st->subscribers[1].mask);
+	EXPECT_EQ(2, st->subscribers[1].acked);
+	procevent_status_free(st);
+}
+
+TEST(open_rejects_unknown_flags)
+{
+	EXPECT_EQ(-EINVAL, procevent_open(PROCEVENT_EXIT, O_APPEND));
+}
+
+/* --- on the device ------------------------------------------------------- */
+
+TEST(recv_exit_event_then_ack_releases_the_child)
+{
+	struct procevent_event ev;
+	pid_t child;
+	int fd, status;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_EXIT, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	child = tt_child_exit(5);
+	ASSERT_LT(0, child);
+	memset(&ev, 0xa5, sizeof(ev));
+	ASSERT_EQ(0, procevent_recv(fd, &ev, TT_WAIT_MS));
+	EXPECT_EQ(PROCEVENT_EXIT, ev.type);
+	EXPECT_EQ(sizeof(ev), ev.size);
+	EXPECT_EQ(child, ev.pid);
+	EXPECT_EQ(child, ev.tgid);
+	EXPECT_EQ(getpid(), ev.ppid);
+	EXPECT_EQ(5 << 8, ev.status);
+	/* held: not reapable before the ack */
+	EXPECT_EQ(0, waitpid(child, &status, WNOHANG));
+	EXPECT_EQ(0, procevent_ack(fd, ev.id));
+	status = tt_wait(child, TT_WAIT_MS);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 5);
+	EXPECT_EQ(-ENOENT, procevent_ack(fd, ev.id));
+	close(fd);
+}
+
+TEST(recv_nonblocking_with_nothing_waiting_is_eagain)
+{
+	struct procevent_event ev;
+	int fd;
+
+	NEED_DEVICE();
+	/* SIGNAL only: nothing in this quiet test raises one. */
+	fd = procevent_open(PROCEVENT_SIGNAL, O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EAGAIN, procevent_recv(fd, &ev, 0));
+	EXPECT_EQ(-EAGAIN, procevent_recv_many(fd, &ev, 1, 0));
+	close(fd);
+}
+
+TEST(recv_with_timeout_gives_up_in_time)
+{
+	struct procevent_event ev;
+	int64_t t0, took;
+	int fd;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_SIGNAL, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	t0 = tt_ms();
+	EXPECT_EQ(-ETIMEDOUT, procevent_recv(fd, &ev, 200));
+	took = tt_ms() - t0;
+	EXPECT_LE(195, took);
+	EXPECT_GT(2000, took);
+	close(fd);
+}
+
+TEST(recv_unsubscribed_is_enomsg)
+{
+	struct procevent_event ev;
+	int fd;
+
+	NEED_DEVICE();
+	fd = procevent_open(0, O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-ENOMSG, procevent_recv(fd, &ev, 0));
+	EXPECT_EQ(-ENOMSG, procevent_recv(fd, &ev, 100));
+	EXPECT_EQ(-ENOMSG, procevent_recv_many(fd, &ev, 1, 0));
+	close(fd);
+	fd = procevent_open(0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-ENOMSG, procevent_recv(fd, &ev, -1));
+	close(fd);
+}
+
+TEST(recv_many_and_ack_many)
+{
+	struct procevent_event evs[8];
+	uint64_t ids[3];
+	pid_t kids[3];
+	int fd, i, got = 0, status;
+	int64_t end;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_EXIT, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < 3; i++)
+		ASSERT_LT(0, kids[i] = tt_child_exit(10 + i));
+	end = tt_ms() + TT_WAIT_MS;
+	while (got < 3 && tt_ms() < end) {
+		ssize_t n = procevent_recv_many(fd, evs, 8, 500);
+
+		if (n == -ETIMEDOUT)
+			continue;
+		ASSERT_LT(0, n);
+		for (i = 0; i < n; i++) {
+			ASSERT_GT(3, got);
+			ids[got++] = evs[i].id;
+		}
+	}
+	ASSERT_EQ(3, got);
+	EXPECT_EQ(3, procevent_ack_many(fd, ids, 3));
+	for (i = 0; i < 3; i++) {
+		status = tt_wait(kids[i], TT_WAIT_MS);
+		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 10 + i);
+	}
+	/* Already acked: the first fails, so its error comes back. */
+	EXPECT_EQ(-ENOENT, procevent_ack_many(fd, ids, 3));
+	close(fd);
+}
+
+TEST(ack_many_stops_at_the_first_bad_id)
+{
+	struct procevent_event a, b;
+	uint64_t ids[3];
+	pid_t k1, k2;
+	int fd;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_EXIT, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, k1 = tt_child_exit(0));
+	ASSERT_EQ(0, procevent_recv(fd, &a, TT_WAIT_MS));
+	ASSERT_LT(0, k2 = tt_child_exit(0));
+	ASSERT_EQ(0, procevent_recv(fd, &b, TT_WAIT_MS));
+	ids[0] = a.id;
+	ids[1] = ~0ULL;
+	ids[2] = b.id;
+	EXPECT_EQ(1, procevent_ack_many(fd, ids, 3));
+	EXPECT_EQ(0, procevent_ack(fd, b.id));
+	EXPECT_LE(0, tt_wait(k1, TT_WAIT_MS));
+	EXPECT_LE(0, tt_wait(k2, TT_WAIT_MS));
+	close(fd);
+}
+
+TEST(set_timeout_releases_an_unacked_task)
+{
+	struct procevent_event ev;
+	int64_t t0, took;
+	pid_t child;
+	int fd;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_EXIT, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, procevent_set_timeout(fd, 200 * 1000000ULL));
+	t0 = tt_ms();
+	ASSERT_LT(0, child = tt_child_exit(0));
+	ASSERT_EQ(0, procevent_recv(fd, &ev, TT_WAIT_MS));
+	EXPECT_LE(0, tt_wait(child, TT_WAIT_MS));
+	took = tt_ms() - t0;
+	EXPECT_LE(190, took);
+	EXPECT_EQ(-ENOENT, procevent_ack(fd, ev.id));
+	close(fd);
+}
+
+struct dispatch_seen {
+	int n;
+	uint64_t kept;
+	pid_t pids[4];
+};
+
+static int keep_second(int fd, const struct procevent_event *ev, void *arg)
+{
+	struct dispatch_seen *s = arg;
+
+	(void)fd;
+	if (s->n < 4)
+		s->pids[s->n] = ev->pid;
+	if (s->n++ == 1) {
+		s->kept = ev->id;
+		return PROCEVENT_KEEP;
+	}
+	return PROCEVENT_ACK;
+}
+
+TEST(dispatch_acks_unless_the_handler_keeps)
+{
+	struct dispatch_seen seen = { 0 };
+	struct pollfd pfd;
+	pid_t k1, k2;
+	int64_t end;
+	int fd, n;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_EXIT, O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, procevent_dispatch(fd, keep_second, &seen, 0));
+	ASSERT_LT(0, k1 = tt_child_exit(1));
+	ASSERT_LT(0, k2 = tt_child_exit(2));
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	end = tt_ms() + TT_WAIT_MS;
+	while (seen.n < 2 && tt_ms() < end) {
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = procevent_dispatch(fd, keep_second, &seen, 0);
+		ASSERT_LE(0, n);
+	}
+	ASSERT_EQ(2, seen.n);
+	/* the first was acked by dispatch, the kept one still holds */
+	EXPECT_LE(0, tt_wait(seen.pids[0], TT_WAIT_MS));
+	EXPECT_EQ(0, waitpid(seen.pids[1], NULL, WNOHANG));
+	EXPECT_EQ(0, procevent_ack(fd, seen.kept));
+	EXPECT_LE(0, tt_wait(seen.pids[1], TT_WAIT_MS));
+	close(fd);
+}
+
+TEST(open_fails_with_eperm_without_cap_sys_admin)
+{
+	pid_t child;
+	int status;
+
+	NEED_DEVICE();
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		struct { uint32_t version; int pid; } hdr = { 0x20080522, 0 };
+		struct { uint32_t eff, perm, inh; } data[2] = { { 0 } };
+		int r;
+
+		/* uid 0 still passes the 0600 node; the driver says EPERM. */
+		if (syscall(SYS_capset, &hdr, data))
+			_exit(99);
+		r = procevent_open(PROCEVENT_EXIT, O_CLOEXEC);
+		_exit(r == -EPERM ? 0 : 1);
+	}
+	status = tt_wait(child, TT_WAIT_MS);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(open_fails_with_enospc_when_every_slot_is_taken)
+{
+	int fds[64], n = 0, max = 0, fd, i;
+	struct procevent_status *st;
+	FILE *f;
+
+	NEED_DEVICE();
+	f = fopen("/sys/module/procevent/parameters/max_subscribers", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%d", &max));
+	fclose(f);
+	ASSERT_EQ(0, procevent_status_read(&st));
+	max -= (int)st->nr_subscribers;	/* slots still free */
+	procevent_status_free(st);
+	ASSERT_GE(64, max);
+	for (i = 0; i < max; i++) {
+		fd = procevent_open(PROCEVENT_SIGNAL, O_CLOEXEC);
+		if (fd < 0)
+			break;
+		fds[n++] = fd;
+	}
+	EXPECT_EQ(max, n);
+	EXPECT_EQ(-ENOSPC, procevent_open(PROCEVENT_SIGNAL, O_CLOEXEC));
+	/* Failing to subscribe leaves nothing open behind. */
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+	fd = procevent_open(PROCEVENT_SIGNAL, O_CLOEXEC);
+	EXPECT_LE(0, fd);
+	close(fd);
+}
+
+TEST(status_read_lists_this_handle)
+{
+	struct procevent_subscriber sub;
+	int fd;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_SIGNAL, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(1, tt_wait_subscriber(getpid(), 1000, &sub));
+	EXPECT_EQ(PROCEVENT_SIGNAL, sub.mask);
+	EXPECT_LE(1, sub.pos);
+	close(fd);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * proceventctl: help and usage errors, monitor's JSON against the event
+ * the kernel gives a second subscriber, --count, SIGTERM during a hold,
+ * status's subscriber order, and the messages and exit codes for a
+ * missing module, a caller without privilege and no free slot.
+ */
+#include "tools_test.h"
+
+#include <grp.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include "kselftest_harness.h"
+
+#define NEED_DEVICE() do { \
+	if (!tt_have_device()) \
+		SKIP(return, "no %s (module not loaded)", PROCEVENT_DEVICE); \
+} while (0)
+
+/* Exit codes from proceventctl(8). */
+#define EXIT_USAGE	2
+#define EXIT_NOMODULE	3
+#define EXIT_PERM	4
+#define EXIT_BUSY	5
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/*
+ * Start a monitor and wait until it is subscribed: its --pid-file appears
+ * once SET_MASK has returned (the subscriber list shows it a moment before
+ * its probes are in place).
+ */
+static int start_monitor(struct tt_proc *p, const char *const *args)
+{
+	const char *argv[32];
+	char pidfile[64];
+	int64_t end;
+	size_t i;
+
+	snprintf(pidfile, sizeof(pidfile), "/tmp/proceventctl_test.%d.pid",
+		 (int)getpid());
+	unlink(pidfile);
+	for (i = 0; args[i] && i < 28; i++)
+		argv[i] = args[i];
+	argv[i++] = "--pid-file";
+	argv[i++] = pidfile;
+	argv[i] = NULL;
+	if (tt_spawn(p, argv, NULL))
+		return -1;
+	end = tt_ms() + TT_WAIT_MS;
+	while (access(pidfile, F_OK)) {
+		if (tt_ms() >= end || waitpid(p->pid, NULL, WNOHANG))
+			return -1;
+		usleep(2000);
+	}
+	return 0;
+}
+
+static void stop_monitor(struct tt_proc *p)
+{
+	if (p->pid > 0) {
+		kill(p->pid, SIGKILL);
+		tt_finish(p, TT_WAIT_MS);
+	}
+}
+
+static uint64_t exit_acked(void)
+{
+	struct procevent_status *st;
+	uint64_t n;
+
+	if (procevent_status_read(&st))
+		return ~0ULL;
+	n = st->exit.acked;
+	procevent_status_free(st);
+	return n;
+}
+
+TEST(help_for_every_command)
+{
+	static const char *const h0[] = { "--help", NULL };
+	static const char *const h1[] = { "monitor", "--help", NULL };
+	static const char *const h2[] = { "status", "--help", NULL };
+	static const char *const h3[] = { "help", "monitor", NULL };
+	const char *const *cmds[] = { h0, h1, h2, h3 };
+	struct tt_proc p;
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		EXPECT_EQ(0, tt_run(&p, cmds[i], NULL, TT_WAIT_MS));
+		EXPECT_EQ(0, strncmp(p.out, "usage: proceventctl", 19));
+		EXPECT_EQ(0, p.err_len);
+	}
+	EXPECT_NE(NULL, strstr(p.out, "--ack-delay"));
+}
+
+TEST(usage_errors_exit_2)
+{
+	static const char *const a0[] = { NULL };
+	static const char *const a1[] = { "frobnicate", NULL };
+	static const char *const a2[] = { "monitor", "--ack-delay", "5x", NULL };
+	static const char *const a3[] = { "monitor", "--count", "0", NULL };
+	static const char *const a4[] = { "monitor", "--bogus", NULL };
+	static const char *const a5[] = { "status", "extra", NULL };
+	const char *const *cmds[] = { a0, a1, a2, a3, a4, a5 };
+	struct tt_proc p;
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		EXPECT_EQ(EXIT_USAGE, tt_run(&p, cmds[i], NULL, TT_WAIT_MS)) {
+			TH_LOG("case %zu: stderr: %s", i, p.err);
+		}
+		EXPECT_NE(0, p.err_len);
+	}
+}
+
+TEST(monitor_json_line_is_the_event)
+{
+	static const char *const args[] = {
+		"monitor", "--exit", "--json", "--count", "1", "--quiet", NULL
+	};
+	struct procevent_event ev;
+	struct tt_proc mon;
+	struct tt_json j;
+	char expect[1024], *nl;
+	pid_t child;
+	int fd, status;
+
+	NEED_DEVICE();
+	ASSERT_EQ(0, start_monitor(&mon, args));
+	/* Second in line: the kernel hands us the same event after the monitor's ack. */
+	fd = procevent_open(PROCEVENT_EXIT, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	child = tt_child_exit(7);
+	ASSERT_LT(0, child);
+	ASSERT_EQ(0, procevent_recv(fd, &ev, TT_WAIT_MS));
+	EXPECT_EQ(child, ev.pid);
+	EXPECT_EQ(0, procevent_ack(fd, ev.id));
+	close(fd);
+	status = tt_wait(child, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 7);
+
+	status = tt_finish(&mon, TT_WAIT_MS);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		TH_LOG("monitor: status %d, stderr: %s", status, mon.err);
+	}
+	ASSERT_EQ(1, count_lines(mon.out)) {
+		TH_LOG("monitor output: %s", mon.out);
+	}
+	nl = strchr(mon.out, '\n');
+	*nl = '\0';
+	ASSERT_EQ(0, tt_json_parse(mon.out, &j)) {
+		TH_LOG("not a JSON object: %s", mon.out);
+	}
+
+#define FIELD_NUM(name, fmt, val) do { \
+	snprintf(expect, sizeof(expect), fmt, val); \
+	EXPECT_STREQ(expect, tt_json_get(&j, name) ?: "(missing)") { \
+		TH_LOG("field %s in %s", name, mon.out); \
+	} \
+} while (0)
+	FIELD_NUM("size", "%u", ev.size);
+	EXPECT_STREQ("exit", tt_json_get(&j, "type") ?: "(missing)");
+	FIELD_NUM("id", "%llu", (unsigned long long)ev.id);
+	FIELD_NUM("pid", "%d", ev.pid);
+	FIELD_NUM("tgid", "%d", ev.tgid);
+	FIELD_NUM("ppid", "%d", ev.ppid);
+	FIELD_NUM("uid", "%u", ev.uid);
+	FIELD_NUM("status", "%d", ev.status);
+	FIELD_NUM("signo", "%d", ev.signo);
+	FIELD_NUM("si_code", "%d", ev.si_code);
+	FIELD_NUM("sender_pid", "%d", ev.sender_pid);
+	FIELD_NUM("sender_uid", "%u", ev.sender_uid);
+	FIELD_NUM("flags", "%u", ev.flags);
+	FIELD_NUM("start_time_ns", "%llu", (unsigned long long)ev.start_time_ns);
+	FIELD_NUM("time_ns", "%llu", (unsigned long long)ev.time_ns);
+	FIELD_NUM("cgroup_id", "%llu", (unsigned long long)ev.cgroup_id);
+	FIELD_NUM("comm", "%s", ev.comm);
+	FIELD_NUM("exit_code", "%d", 7);
+#undef FIELD_NUM
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+TEST(monitor_json_signal_event_names_the_signal)
+{
+	static const char *const args[] = {
+		"monitor", "--signal", "--json", "--count", "1", "--quiet", NULL
+	};
+	struct tt_proc mon;
+	struct tt_json j;
+	int pfd[2], status;
+	char c, want[32];
+	pid_t child;
+
+	NEED_DEVICE();
+	ASSERT_EQ(0, pipe(pfd));
+	ASSERT_EQ(0, start_monitor(&mon, args));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		struct sigaction sa = { .sa_handler = on_signal };
+		sigset_t none;
+
+		sigaction(SIGUSR2, &sa, NULL);
+		if (write(pfd[1], "r", 1) != 1)
+			_exit(2);
+		sigemptyset(&none);
+		sigsuspend(&none);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(pfd[0], &c, 1));
+	kill(child, SIGUSR2);
+	status = tt_finish(&mon, TT_WAIT_MS);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_LE(0, tt_wait(child, TT_WAIT_MS));
+	ASSERT_EQ(1, count_lines(mon.out)) {
+		TH_LOG("monitor output: %s", mon.out);
+	}
+	*strchr(mon.out, '\n') = '\0';
+	ASSERT_EQ(0, tt_json_parse(mon.out, &j));
+	EXPECT_STREQ("signal", tt_json_get(&j, "type") ?: "");
+	EXPECT_STREQ("SIGUSR2", tt_json_get(&j, "signal") ?: "");
+	snprintf(want, sizeof(want), "%d", (int)child);
+	EXPECT_STREQ(want, tt_json_get(&j, "pid") ?: "");
+	snprintf(want, sizeof(want), "%d", (int)getpid());
+	EXPECT_STREQ(want, tt_json_get(&j, "sender_pid") ?: "");
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+TEST(monitor_count_stops_after_n_events)
+{
+	static const char *const args[] = {
+		"monitor", "--exit", "--count", "3", "--quiet", NULL
+	};
+	struct tt_proc mon;
+	pid_t kids[5];
+	char want[64];
+	int i, status;
+
+	NEED_DEVICE();
+	ASSERT_EQ(0, start_monitor(&mon, args));
+	for (i = 0; i < 3; i++) {
+		kids[i] = tt_child_exit(i);
+		ASSERT_LT(0, kids[i]);
+		ASSERT_LE(0, tt_wait(kids[i], TT_WAIT_MS));
+	}
+	status = tt_finish(&mon, TT_WAIT_MS);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		TH_LOG("monitor: status %d, stderr: %s", status, mon.err);
+	}
+	EXPECT_EQ(3, count_lines(mon.out)) {
+		TH_LOG("monitor output: %s", mon.out);
+	}
+	for (i = 0; i < 3; i++) {
+		snprintf(want, sizeof(want), "exit pid %d (", (int)kids[i]);
+		EXPECT_NE(NULL, strstr(mon.out, want)) {
+			TH_LOG("no \"%s\" in: %s", want, mon.out);
+		}
+	}
+	/* Gone from the list: later exits are not held. */
+	EXPECT_EQ(0, tt_wait_subscriber(mon.pid, 0, NULL));
+	for (i = 3; i < 5; i++) {
+		kids[i] = tt_child_exit(0);
+		EXPECT_LE(0, tt_wait(kids[i], 1000));
+	}
+}
+
+static void sigterm_during_hold(struct __test_metadata *_metadata, int sig)
+{
+	static const char *const args[] = {
+		"monitor", "--exit", "--ack-delay", "60s", NULL
+	};
+	struct procevent_subscriber sub;
+	struct tt_proc mon;
+	uint64_t acked_before;
+	int64_t end, t0;
+	pid_t child;
+	int status;
+
+	NEED_DEVICE();
+	ASSERT_EQ(0, start_monitor(&mon, args));
+	acked_before = exit_acked();
+	child = tt_child_exit(4);
+	ASSERT_LT(0, child);
+	/* The monitor has received the event and sits on it. */
+	end = tt_ms() + TT_WAIT_MS;
+	do {
+		ASSERT_EQ(1, tt_wait_subscriber(mon.pid, 100, &sub));
+	} while (sub.received == 0 && tt_ms() < end);
+	ASSERT_EQ(1, sub.received) {
+		char buf[2048] = "";
+		int fd = open(PROCEVENT_PROC_FILE, O_RDONLY);
+
+		if (fd >= 0) {
+			if (read(fd, buf, sizeof(buf) - 1) < 0)
+				buf[0] = '\0';
+			close(fd);
+		}
+		tt_drain(&mon);
+		TH_LOG("child %d, monitor %d: stdout: %s stderr: %s /proc/procevent:\n%s",
+		       (int)child, (int)mon.pid, mon.out, mon.err, buf);
+		kill(mon.pid, SIGKILL);
+	}
+	EXPECT_EQ(1, tt_wait_lines(&mon, 1, TT_WAIT_MS));
+	usleep(100000);
+	EXPECT_EQ(0, waitpid(child, NULL, WNOHANG));
+
+	t0 = tt_ms();
+	kill(mon.pid, sig);
+	status = tt_wait(child, 3000);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 4) {
+		TH_LOG("held child not released within 3 s of the signal");
+	}
+	EXPECT_GT(3000, tt_ms() - t0);
+	status = tt_finish(&mon, TT_WAIT_MS);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		TH_LOG("monitor: status %d, stderr: %s", status, mon.err);
+	}
+	/* Released by an ack, not by closing the handle. */
+	EXPECT_EQ(acked_before + 1, exit_acked());
+	EXPECT_NE(NULL, strstr(mon.err, "acknowledged everything received")) {
+		TH_LOG("stderr: %s", mon.err);
+	}
+}
+
+TEST(monitor_sigterm_during_hold_acks_and_releases)
+{
+	sigterm_during_hold(_metadata, SIGTERM);
+}
+
+TEST(monitor_sigint_during_hold_acks_and_releases)
+{
+	sigterm_during_hold(_metadata, SIGINT);
+}
+
+TEST(status_lists_subscribers_in_order)
+{
+	static const char *const margs[] = { "monitor", "--signal", "--quiet", NULL };
+	static const char *const sjson[] = { "status", "--json", NULL };
+	static const char *const stable[] = { "status", NULL };
+	struct tt_proc mon, st;
+	char want[256], *a, *b, *c;
+	int fd1, fd2;
+
+	NEED_DEVICE();
+	/* Signal events only: the status commands we run raise none. */
+	fd1 = procevent_open(PROCEVENT_SIGNAL, O_CLOEXEC);
+	ASSERT_LE(0, fd1);
+	ASSERT_EQ(0, start_monitor(&mon, margs));
+	fd2 = procevent_open(PROCEVENT_SIGNAL, O_CLOEXEC);
+	ASSERT_LE(0, fd2);
+
+	ASSERT_EQ(0, tt_run(&st, sjson, NULL, TT_WAIT_MS)) {
+		TH_LOG("stderr: %s", st.err);
+	}
+	snprintf(want, sizeof(want), "{\"pos\":1,\"pid\":%d,", (int)getpid());
+	a = strstr(st.out, want);
+	snprintf(want, sizeof(want), "{\"pos\":2,\"pid\":%d,\"comm\":\"proceventctl\",\"mask\":2,",
+		 (int)mon.pid);
+	b = strstr(st.out, want);
+	snprintf(want, sizeof(want), "{\"pos\":3,\"pid\":%d,", (int)getpid());
+	c = strstr(st.out, want);
+	EXPECT_TRUE(a && b && c && a < b && b < c) {
+		TH_LOG("status --json: %s", st.out);
+	}
+	EXPECT_EQ(0, strncmp(st.out, "{\"held\":", 8));
+	EXPECT_EQ(1, count_lines(st.out));
+
+	ASSERT_EQ(0, tt_run(&st, stable, NULL, TT_WAIT_MS));
+	snprintf(want, sizeof(want), "\n1   %7d ", (int)getpid());
+	a = strstr(st.out, want);
+	snprintf(want, sizeof(want), "\n2   %7d proceventctl     signal ", (int)mon.pid);
+	b = strstr(st.out, want);
+	snprintf(want, sizeof(want), "\n3   %7d ", (int)getpid());
+	c = strstr(st.out, want);
+	EXPECT_TRUE(a && b && c && a < b && b < c) {
+		TH_LOG("status: %s", st.out);
+	}
+	EXPECT_NE(NULL, strstr(st.out, "held tasks: "));
+
+	stop_monitor(&mon);
+	close(fd1);
+	close(fd2);
+}
+
+/* --- the three failures a newcomer meets --------------------------------- */
+
+static void drop_to_nobody(void)
+{
+	if (setgroups(0, NULL) || setresgid(65534, 65534, 65534) ||
+	    setresuid(65534, 65534, 65534))
+		_exit(99);
+}
+
+/* From the bounding set: execve() as root would grant it back otherwise. */
+static void drop_cap_sys_admin(void)
+{
+	if (prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN, 0, 0, 0))
+		_exit(99);
+}
+
+TEST(not_privileged_says_so)
+{
+	static const char *const mon[] = { "monitor", NULL };
+	static const char *const sta[] = { "status", NULL };
+	struct tt_proc p;
+
+	NEED_DEVICE();
+	EXPECT_EQ(EXIT_PERM, tt_run(&p, mon, drop_to_nobody, TT_WAIT_MS));
+	EXPECT_STREQ("proceventctl: permission denied: /dev/procevent needs root (CAP_SYS_ADMIN).\n", p.err);
+	EXPECT_EQ(0, p.out_len);
+	EXPECT_EQ(EXIT_PERM, tt_run(&p, sta, drop_to_nobody, TT_WAIT_MS));
+	EXPECT_STREQ("proceventctl: permission denied: /proc/procevent needs root (CAP_SYS_ADMIN).\n", p.err);
+	/* root without CAP_SYS_ADMIN: the driver's EPERM, same message */
+	EXPECT_EQ(EXIT_PERM, tt_run(&p, mon, drop_cap_sys_admin, TT_WAIT_MS));
+	EXPECT_STREQ("proceventctl: permission denied: /dev/procevent needs root (CAP_SYS_ADMIN).\n", p.err);
+}
+
+TEST(no_free_slot_says_so)
+{
+	static const char *const mon[] = { "monitor", NULL };
+	struct procevent_status *st;
+	int fds[64], n = 0, total = 0, free_slots, i, fd;
+	char want[256];
+	struct tt_proc p;
+	FILE *f;
+
+	NEED_DEVICE();
+	f = fopen("/sys/module/procevent/parameters/max_subscribers", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(1, fscanf(f, "%d", &total));
+	fclose(f);
+	ASSERT_EQ(0, procevent_status_read(&st));
+	free_slots = total - (int)st->nr_subscribers;
+	procevent_status_free(st);
+	ASSERT_GE(64, free_slots);
+	/* Signal events only, so that the monitor's own exit is not held here. */
+	for (i = 0; i < free_slots; i++) {
+		fd = procevent_open(PROCEVENT_SIGNAL, O_CLOEXEC);
+		ASSERT_LE(0, fd);
+		fds[n++] = fd;
+	}
+	EXPECT_EQ(EXIT_BUSY, tt_run(&p, mon, NULL, TT_WAIT_MS));
+	snprintf(want, sizeof(want),
+		 "proceventctl: all %d subscriber slots are taken (module parameter max_subscribers).\n"
+		 "'proceventctl status' shows who holds them.\n", total);
+	EXPECT_STREQ(want, p.err);
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+static int module_reload(void)
+{
+	const char *ko = getenv("PROCEVENT_KO");
+	int fd, r;
+
+	fd = open(ko ? ko : "/procevent.ko", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = syscall(SYS_finit_module, fd, "", 0) ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+TEST(module_not_loaded_says_so)
+{
+	static const char *const mon[] = { "monitor", NULL };
+	static const char *const sta[] = { "status", "--json", NULL };
+	const char *ko = getenv("PROCEVENT_KO");
+	struct tt_proc p1, p2;
+	int rc1, rc2, r;
+
+	NEED_DEVICE();
+	if (!ko || access(ko, R_OK))
+		SKIP(return, "PROCEVENT_KO does not name the module file: cannot reload it");
+	if (syscall(SYS_delete_module, "procevent", O_NONBLOCK))
+		SKIP(return, "cannot unload the module: %s", strerror(errno));
+	rc1 = tt_run(&p1, mon, NULL, TT_WAIT_MS);
+	rc2 = tt_run(&p2, sta, NULL, TT_WAIT_MS);
+	r = module_reload();
+	ASSERT_EQ(0, r) {
+		TH_LOG("reloading %s: %s", ko, strerror(-r));
+	}
+	EXPECT_EQ(EXIT_NOMODULE, rc1);
+	EXPECT_STREQ("proceventctl: the procevent module is not loaded (no /dev/procevent).\n"
+		     "Load it first: modprobe procevent (or insmod procevent.ko).\n", p1.err);
+	EXPECT_EQ(EXIT_NOMODULE, rc2);
+	EXPECT_STREQ("proceventctl: the procevent module is not loaded (no /proc/procevent).\n"
+		     "Load it first: modprobe procevent (or insmod procevent.ko).\n", p2.err);
+	EXPECT_EQ(0, p2.out_len);
+}
+
+TEST_HARNESS_MAIN
