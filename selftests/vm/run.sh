@@ -24,7 +24,10 @@
 #   --ko FILE     use this procevent.ko instead of building one
 #   --tests DIR   test programs (default: selftests/, as built by
 #                 "make -C selftests")
-#   --tools DIR   tools to install in /usr/local/bin (default: tools/)
+#   --tools DIR   tools to install in /usr/local/bin (default:
+#                 build/tools/bin, as built by "make -C tools")
+#   --tool-tests DIR  more test programs, run after the selftests
+#                 (default: build/tools/tests, as built by "make -C tools")
 #   --out DIR     results directory (default: build/vm/KVER)
 #
 # Environment:
@@ -47,7 +50,8 @@ here=$root/selftests/vm
 
 ko=
 tests_dir=$root/selftests
-tools_dir=$root/tools
+tools_dir=$root/build/tools/bin
+tool_tests_dir=$root/build/tools/tests
 out=
 
 usage() {
@@ -60,6 +64,7 @@ while [[ $# -gt 0 ]]; do
 	--ko) ko=$2; shift 2 ;;
 	--tests) tests_dir=$2; shift 2 ;;
 	--tools) tools_dir=$2; shift 2 ;;
+	--tool-tests) tool_tests_dir=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
@@ -216,6 +221,19 @@ elif [[ $tests_dir -ef $root/selftests && -f $root/selftests/Makefile ]]; then
 fi
 if [[ ${#run_list[@]} -eq 0 ]]; then
 	run_list=(${progs[@]+"${progs[@]}"})
+fi
+# The tools' tests (static programs in tool_tests_dir) join the run unless
+# PROCEVENT_TESTS chose the list; they are copied either way.
+if [[ -d $tool_tests_dir ]]; then
+	for f in "$tool_tests_dir"/*; do
+		is_elf "$f" || continue
+		if ! is_static "$f"; then
+			echo "run.sh: $f is dynamically linked; the VM has no libc (link it with -static)" >&2
+			exit 2
+		fi
+		cp "$f" "$stage/tests/"
+		[[ -n ${PROCEVENT_TESTS:-} ]] || run_list+=("${f##*/}")
+	done
 fi
 # Tests that unload the module run last: they rmmod/insmod it.
 ordered=()
