@@ -3,10 +3,13 @@
 # procevent: build, test and check.  The kernel build system reads Kbuild
 # (it takes precedence over this file when building with M=).
 #
-#   make                  the module and the selftests
+#   make                  the module, the selftests and the tools
 #   make module [KDIR=]   the module against one kernel build tree, built
 #                         in build/module/<release>/
 #   make selftests        the selftests (static programs in selftests/)
+#   make tools            libprocevent, proceventctl and their tests, in
+#                         build/tools/ (tools/Makefile)
+#   make demo             watch a monitor hold processes in a VM
 #   make check            everything, on every installed kernel, in QEMU
 #                         (selftests/vm/check.sh)
 #   make clean
@@ -32,7 +35,7 @@ KREL := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
 		$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 MODULE_OUT := $(ROOT)/build/module/$(or $(KREL),$(notdir $(KDIR)))
 
-all: module selftests
+all: module selftests tools
 
 module:
 ifneq ($(KDIR_NOTE),)
@@ -45,11 +48,14 @@ endif
 selftests:
 	$(MAKE) -C $(ROOT)/selftests
 
+tools:
+	$(MAKE) -C $(ROOT)/tools
+
 check:
 	$(ROOT)/selftests/vm/check.sh
 
 demo:
-	@echo "not yet"
+	@$(ROOT)/tools/demo/demo.sh
 
 clean:
 	rm -rf $(ROOT)/build
@@ -58,4 +64,4 @@ clean:
 		$(MAKE) -C $(KDIR) M=$(ROOT) clean; \
 	fi
 
-.PHONY: all module selftests check demo clean
+.PHONY: all module selftests tools check demo clean

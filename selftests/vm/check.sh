@@ -6,6 +6,8 @@
 #   vm-R           kernel R ran the selftests without a splat or timeout
 #   R/prog/test    each selftest result on kernel R (selftests/vm/run.sh)
 #   selftests-build  the selftests compile
+#   tools-build    libprocevent, proceventctl and their tests compile
+#   tools-host-check  the library tests pass against libprocevent.so here
 #   checkpatch     checkpatch.pl --strict is clean on the module and uapi
 #   sparse         "make C=2" reports nothing (against the 6.1 headers)
 # R is every installed generic amd64 kernel with both /boot/vmlinuz-R and
@@ -65,6 +67,25 @@ if [[ -f $root/selftests/Makefile ]]; then
 	fi
 else
 	echo "check: no selftests/Makefile yet"
+fi
+
+section "tools build"
+# libprocevent (static and shared), proceventctl and their tests; the VM
+# runs go on without them if this fails (their tests then go missing).
+if make -C "$root/tools" KSRC="$ksrc" -j"$(nproc)" >"$out/tools-build.log" 2>&1; then
+	record PASS tools-build
+else
+	record FAIL tools-build
+	echo "check: the tools do not build:"
+	tail -n 40 "$out/tools-build.log" | sed 's/^/  /'
+fi
+# The library tests once more, linked against libprocevent.so through its
+# pkg-config file, on this machine (the device tests skip here).
+if make -C "$root/tools" KSRC="$ksrc" host-check >"$out/tools-host.log" 2>&1; then
+	record PASS tools-host-check
+else
+	record FAIL tools-host-check
+	tail -n 40 "$out/tools-host.log" | sed 's/^/  /'
 fi
 
 section "kernels"
