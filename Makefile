@@ -12,6 +12,8 @@
 #   make demo             watch a monitor hold processes in a VM
 #   make check            everything, on every installed kernel, in QEMU
 #                         (selftests/vm/check.sh)
+#   make install          and more install targets: see "installing" below
+#   make deb              Debian packages in build/deb/
 #   make clean
 
 ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
@@ -65,3 +67,88 @@ clean:
 	fi
 
 .PHONY: all module selftests tools check demo clean
+
+# --- installing -------------------------------------------------------------
+#
+#   make install          install-module, install-tools, install-headers and
+#                         install-data, below
+#   make install-module   procevent.ko for KDIR's kernel into
+#                         /lib/modules/<release>/extra (modules_install),
+#                         then depmod
+#   make install-tools    proceventctl, libprocevent (.so, .a, .pc), the
+#                         headers and the man pages (tools/Makefile)
+#   make install-headers  <procevent.h> and <linux/procevent.h> only
+#   make install-data     the udev rule, and the modules-load.d and systemd
+#                         unit examples (in DOCDIR/examples)
+#   make uninstall        remove all of that again (same variables)
+#   make dkms-src         module sources and dkms.conf into
+#                         /usr/src/procevent-<version>, for "dkms add"
+#   make deb              Debian packages procevent-dkms and procevent-tools
+#                         in build/deb/ (dpkg-buildpackage)
+#
+# Variables: DESTDIR (staging root, default none), PREFIX (/usr/local),
+# BINDIR, LIBDIR, INCLUDEDIR, MANDIR, DOCDIR, UDEVRULESDIR
+# (/lib/udev/rules.d: udev does not look under PREFIX), KDIR.
+
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(ROOT)/dkms.conf)
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/procevent
+UDEVRULESDIR ?= /lib/udev/rules.d
+DKMS_SRC := /usr/src/procevent-$(VERSION)
+INSTALL_DIRS := DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) BINDIR=$(BINDIR) \
+	LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR) MANDIR=$(MANDIR)
+# depmod works on the staging root when there is one.
+DEPMOD := depmod $(if $(DESTDIR),-b $(DESTDIR))
+
+install: install-module install-tools install-headers install-data
+
+install-module: module
+	$(MAKE) -C $(KDIR) M=$(MODULE_OUT)/src INSTALL_MOD_PATH=$(DESTDIR) \
+		INSTALL_MOD_DIR=extra modules_install
+	$(DEPMOD) $(KREL)
+
+install-tools:
+	$(MAKE) -C $(ROOT)/tools install $(INSTALL_DIRS)
+
+install-headers:
+	install -d $(DESTDIR)$(INCLUDEDIR)/linux
+	install -m 644 $(ROOT)/tools/lib/procevent.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(ROOT)/uapi/linux/procevent.h $(DESTDIR)$(INCLUDEDIR)/linux/
+
+install-data:
+	install -d $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(DOCDIR)/examples
+	install -m 644 $(ROOT)/packaging/60-procevent.rules $(DESTDIR)$(UDEVRULESDIR)/
+	install -m 644 $(ROOT)/packaging/procevent.modules-load.conf \
+		$(ROOT)/packaging/procevent-monitor.service \
+		$(DESTDIR)$(DOCDIR)/examples/
+
+uninstall:
+	rm -f $(DESTDIR)/lib/modules/$(KREL)/extra/procevent.ko*
+	if [ -d $(DESTDIR)/lib/modules/$(KREL) ]; then $(DEPMOD) $(KREL); fi
+	rm -f $(DESTDIR)$(BINDIR)/proceventctl \
+		$(DESTDIR)$(LIBDIR)/libprocevent.a \
+		$(DESTDIR)$(LIBDIR)/libprocevent.so* \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/libprocevent.pc \
+		$(DESTDIR)$(INCLUDEDIR)/procevent.h \
+		$(DESTDIR)$(INCLUDEDIR)/linux/procevent.h \
+		$(DESTDIR)$(MANDIR)/man8/proceventctl.8 \
+		$(DESTDIR)$(UDEVRULESDIR)/60-procevent.rules
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+# The files DKMS builds from: Kbuild, module/, uapi/ and dkms.conf.
+dkms-src:
+	rm -rf $(DESTDIR)$(DKMS_SRC)
+	install -d $(DESTDIR)$(DKMS_SRC)/module $(DESTDIR)$(DKMS_SRC)/uapi/linux
+	install -m 644 $(ROOT)/dkms.conf $(ROOT)/Kbuild $(DESTDIR)$(DKMS_SRC)/
+	install -m 644 $(ROOT)/module/*.[ch] $(DESTDIR)$(DKMS_SRC)/module/
+	install -m 644 $(ROOT)/uapi/linux/procevent.h $(DESTDIR)$(DKMS_SRC)/uapi/linux/
+
+deb:
+	$(ROOT)/scripts/build-deb.sh $(ROOT)/build/deb
+
+.PHONY: install install-module install-tools install-headers install-data \
+	uninstall dkms-src deb
