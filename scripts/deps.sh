@@ -19,6 +19,7 @@ packages=(
 	qemu-system-x86 busybox-static
 	build-essential bc flex bison libelf-dev libssl-dev
 	sparse perl cpio kmod xz-utils
+	stress-ng
 )
 
 installed() {

@@ -29,6 +29,8 @@
 #   --tool-tests DIR  more test programs, run after the selftests
 #                 (default: build/tools/tests, as built by "make -C tools")
 #   --out DIR     results directory (default: build/vm/KVER)
+#   --root DIR    a tree copied over the initramfs root as it is (e.g. a
+#                 dynamic program with its libraries and loader)
 #
 # Environment:
 #   PROCEVENT_VM_TIMEOUT   hard limit for the VM run in seconds (default 600)
@@ -53,6 +55,7 @@ tests_dir=$root/selftests
 tools_dir=$root/build/tools/bin
 tool_tests_dir=$root/build/tools/tests
 out=
+extra_root=
 
 usage() {
 	sed -n '4,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
@@ -66,6 +69,7 @@ while [[ $# -gt 0 ]]; do
 	--tools) tools_dir=$2; shift 2 ;;
 	--tool-tests) tool_tests_dir=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
+	--root) extra_root=$2; shift 2 ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
@@ -174,6 +178,9 @@ for applet in $("$busybox" --list); do
 	ln -sf busybox "$stage/bin/$applet"
 done
 cp "$ko" "$stage/procevent.ko"
+if [[ -n $extra_root ]]; then
+	cp -a "$extra_root"/. "$stage"/
+fi
 
 # Test programs and their helpers: every static executable (or /bin/sh
 # script) in the test directory.
