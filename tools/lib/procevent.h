@@ -19,8 +19,8 @@
  *    the next subscriber, so no process stays held.
  *
  * Timeouts of the receive functions are in milliseconds: a negative value
- * waits as long as it takes, 0 only looks, a positive value waits at most
- * that long.
+ * waits as long as it takes (on an O_NONBLOCK handle too: the library
+ * polls), 0 only looks, a positive value waits at most that long.
  *
  * ABI: symbols are only ever added.  struct procevent_event is the kernel's
  * record and only grows at its end; struct procevent_status is allocated by
@@ -72,8 +72,7 @@ int procevent_set_timeout(int fd, uint64_t timeout_ns);
 /*
  * Receive the oldest event waiting for @fd into @ev.
  * Returns 0, or:
- *   -EAGAIN     @timeout_ms is 0 (or the handle is O_NONBLOCK and
- *               @timeout_ms negative) and no event is waiting
+ *   -EAGAIN     @timeout_ms is 0 and no event is waiting
  *   -ETIMEDOUT  @timeout_ms > 0 passed without an event
  *   -ENOMSG     the handle is not subscribed and nothing is left for it
  *   -EINTR      a signal handler ran while waiting
