@@ -5,11 +5,14 @@
 #
 # Every process in this VM is an event source for the module under test,
 # so this script stays quiet: no polling, no background jobs, no traps.  It
-# runs the tests one after another in the foreground and powers off.
+# runs the tests one after another in the foreground and reboots (which
+# ends QEMU).
 # run.sh reads these lines from the console:
 #   PROCEVENT-VM-TEST <prog>            before a test program starts
 #   PROCEVENT-VM-TEST-END <prog> rc=<n> after it exited with status n
 #   PROCEVENT-VM-INSMOD-FAILED          the module did not load
+#   PROCEVENT-VM-RMMOD-FAILED           rmmod after the last test failed
+#   PROCEVENT-VM-KMEMLEAK-BEGIN/-END    around the kmemleak report, if any
 #   PROCEVENT-VM-TAINT <n>              /proc/sys/kernel/tainted at the end
 #   PROCEVENT-VM-DONE rc=<n>            the end (n: failed programs)
 
@@ -50,8 +53,28 @@ else
 	rc=1
 fi
 
+# The module must leave after the whole suite, and leave nothing behind.
+if grep -q '^procevent ' /proc/modules && ! rmmod procevent; then
+	echo "PROCEVENT-VM-RMMOD-FAILED"
+	rc=$((rc + 1))
+fi
+
+# kmemleak (debug kernel): objects count as leaks only once they have been
+# unreferenced for 5 s, and a scan can miss a pointer that is moving: scan,
+# wait, scan again, then report.
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan >/sys/kernel/debug/kmemleak
+	echo "PROCEVENT-VM-KMEMLEAK-BEGIN"
+	cat /sys/kernel/debug/kmemleak
+	echo "PROCEVENT-VM-KMEMLEAK-END"
+fi
+
 # Not the read builtin: it reads a byte at a time, and sysctl files
 # answer only a read from offset 0.
 echo "PROCEVENT-VM-TAINT $(cat /proc/sys/kernel/tainted)"
 echo "PROCEVENT-VM-DONE rc=$rc"
-poweroff -f
+# run.sh starts QEMU with -no-reboot, so a reboot ends it; unlike poweroff
+# this needs no ACPI (the debug kernel has none).
+reboot -f

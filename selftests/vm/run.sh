@@ -4,9 +4,13 @@
 # Run the procevent selftests on one installed kernel, inside QEMU (TCG).
 #
 #   selftests/vm/run.sh [options] KVER
+#   selftests/vm/run.sh [options] --kernel IMAGE --kdir DIR [--name NAME]
 #
 # KVER is a kernel release with both /boot/vmlinuz-KVER and
-# /usr/src/linux-headers-KVER.  The script
+# /usr/src/linux-headers-KVER; a kernel that is not installed (the debug
+# kernel of scripts/debug-kernel.sh) is given by its image and build tree
+# instead, and named NAME (default: its release) in the results.  The
+# script
 #   1. builds procevent.ko against those headers in build/vm/KVER/module
 #      (test case "build-KVER": fails on any compiler or modpost warning);
 #   2. packs an initramfs: busybox, /procevent.ko, the test programs in
@@ -29,6 +33,10 @@
 #   --tool-tests DIR  more test programs, run after the selftests
 #                 (default: build/tools/tests, as built by "make -C tools")
 #   --out DIR     results directory (default: build/vm/KVER)
+#   --kernel IMAGE  boot this kernel image instead of /boot/vmlinuz-KVER
+#   --kdir DIR    build the module against this tree instead of
+#                 /usr/src/linux-headers-KVER
+#   --name NAME   the kernel's name in test cases and the results directory
 #   --root DIR    a tree copied over the initramfs root as it is (e.g. a
 #                 dynamic program with its libraries and loader)
 #
@@ -38,6 +46,10 @@
 #   PROCEVENT_VM_MEM       memory (default 1G)
 #   PROCEVENT_VM_APPEND    extra kernel command line
 #   PROCEVENT_VM_VERBOSE   1: copy the console to stdout while it runs
+#   PROCEVENT_VM_KMEMLEAK  on a kernel with kmemleak, which leak reports
+#                          fail the run: "all" (default) or "procevent"
+#                          (only objects whose allocation trace passes
+#                          through the module)
 #   PROCEVENT_TESTS        test programs to run, in order (default: the
 #                          selftests Makefile's TEST_GEN_PROGS, else every
 #                          executable in the test directory)
@@ -56,6 +68,9 @@ tools_dir=$root/build/tools/bin
 tool_tests_dir=$root/build/tools/tests
 out=
 extra_root=
+kernel=
+kdir=
+name=
 
 usage() {
 	sed -n '4,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
@@ -70,21 +85,34 @@ while [[ $# -gt 0 ]]; do
 	--tool-tests) tool_tests_dir=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--root) extra_root=$2; shift 2 ;;
+	--kernel) kernel=$2; shift 2 ;;
+	--kdir) kdir=$2; shift 2 ;;
+	--name) name=$2; shift 2 ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
 	*) break ;;
 	esac
 done
-[[ $# -eq 1 ]] || usage
-kver=$1
+if [[ -n $kernel || -n $kdir ]]; then
+	[[ -n $kernel && -n $kdir && $# -eq 0 ]] || usage
+	kver=$name
+	if [[ -z $kver ]]; then
+		kver=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' \
+			"$kdir/include/generated/utsrelease.h" 2>/dev/null || true)
+	fi
+	[[ -n $kver ]] || { echo "run.sh: no --name and no release in $kdir" >&2; exit 2; }
+else
+	[[ $# -eq 1 ]] || usage
+	kver=$1
+	kernel=/boot/vmlinuz-$kver
+	kdir=/usr/src/linux-headers-$kver
+fi
 
 timeout_s=${PROCEVENT_VM_TIMEOUT:-600}
 smp=${PROCEVENT_VM_SMP:-2}
 mem=${PROCEVENT_VM_MEM:-1G}
 
-kernel=/boot/vmlinuz-$kver
-kdir=/usr/src/linux-headers-$kver
 if [[ ! -r $kernel || ! -f $kdir/Makefile ]]; then
 	echo "run.sh: kernel $kver needs $kernel and $kdir; installed:" >&2
 	for k in /boot/vmlinuz-*; do
@@ -105,7 +133,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 summary=$out/summary
 console=$out/console.log
-rm -f "$summary" "$console" "$out/failures" "$out/splats"
+rm -f "$summary" "$console" "$out/failures" "$out/splats" "$out/kmemleak"
 : >"$out/cases"
 
 # Record one test case: result (PASS, FAIL or SKIP) and name.
@@ -352,6 +380,34 @@ if grep -q '^PROCEVENT-VM-INSMOD-FAILED' "$console"; then
 	vm_ok=0
 	echo "run.sh: $kver: insmod /procevent.ko failed in the VM:"
 	grep -B 5 '^PROCEVENT-VM-INSMOD-FAILED' "$console" | sed 's/^/  /'
+fi
+
+if grep -q '^PROCEVENT-VM-RMMOD-FAILED' "$console"; then
+	vm_ok=0
+	echo "run.sh: $kver: rmmod procevent failed after the last test"
+fi
+
+# kmemleak: every "unreferenced object" block of the report at the end.
+# A kernel built for these tests leaks nothing on its own by the time the
+# tests end, so by default any report fails the run, whoever allocated it.
+sed -n '/^PROCEVENT-VM-KMEMLEAK-BEGIN/,/^PROCEVENT-VM-KMEMLEAK-END/p' \
+	"$console" | grep -v '^PROCEVENT-VM-KMEMLEAK' >"$out/kmemleak" || true
+if grep -q 'unreferenced object' "$out/kmemleak"; then
+	if [[ ${PROCEVENT_VM_KMEMLEAK:-all} == procevent ]]; then
+		leaks=$(awk '/unreferenced object/ { n++ } /procevent/ { hit[n] = 1 }
+			END { c = 0; for (i in hit) c++; print c }' "$out/kmemleak")
+	else
+		leaks=$(grep -c 'unreferenced object' "$out/kmemleak")
+	fi
+	if [[ $leaks -gt 0 ]]; then
+		vm_ok=0
+		echo "run.sh: $kver: kmemleak reports $leaks unreferenced object(s):"
+		head -n 60 "$out/kmemleak" | sed 's/^/  /'
+	else
+		echo "run.sh: $kver: kmemleak: objects reported, none from procevent ($out/kmemleak)"
+	fi
+elif grep -q 'PROCEVENT-VM-KMEMLEAK-BEGIN' "$console"; then
+	echo "run.sh: $kver: kmemleak: no leaks"
 fi
 
 done_line=$(grep -aoE 'PROCEVENT-VM-DONE rc=[0-9]+' "$console" | tail -n 1 || true)
