@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Install the Debian 12 packages that building and testing procevent needs:
-# the 6.1 and 6.12 kernels with their headers (the VM boots them), the 6.1
-# source (kselftest harness, checkpatch.pl), QEMU, a static busybox for the
-# VM's initramfs, sparse and the kernel build tools.
+# the 6.1 and 6.12 kernels and their PREEMPT_RT flavours with headers (the
+# VM boots them), the 6.1 source (kselftest harness, checkpatch.pl, the
+# debug kernel), QEMU, a static busybox for the VM's initramfs, sparse, the
+# kernel build tools, and DKMS and debhelper for the packaging tests.
 #
 # Nothing is fetched when every package is already installed, so reruns
 # cost a few dpkg-query calls.  Needs root (or sudo) only when something
@@ -15,10 +16,13 @@ set -euo pipefail
 packages=(
 	linux-image-amd64 linux-headers-amd64
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
+	linux-image-rt-amd64 linux-headers-rt-amd64
+	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
 	linux-source-6.1
 	qemu-system-x86 busybox-static
 	build-essential bc flex bison libelf-dev libssl-dev
 	sparse perl cpio kmod xz-utils
+	dkms debhelper dh-dkms dpkg-dev
 	stress-ng
 )
 
@@ -50,6 +54,8 @@ add_pair() {
 }
 add_pair linux-image-amd64 linux-headers-amd64
 add_pair linux-image-6.12-amd64 linux-headers-6.12-amd64
+add_pair linux-image-rt-amd64 linux-headers-rt-amd64
+add_pair linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
 
 as_root=()
