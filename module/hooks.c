@@ -297,11 +297,9 @@ static void pe_hook_set(u32 type, struct tracepoint *tp, void *probe,
 	}
 }
 
-/* Register exactly the probes whose types some listed handle wants. */
-void pe_hooks_update(void)
+/* Register exactly the probes of the types in @want. */
+void pe_hooks_update(unsigned int want)
 {
-	unsigned int want = READ_ONCE(pe_want);
-
 	lockdep_assert_held(&pe_hooks_mutex);
 	pe_hook_set(PROCEVENT_EXIT, pe_tp_exit, pe_compat_probe_exit, want);
 	pe_hook_set(PROCEVENT_SIGNAL, pe_tp_signal, pe_probe_signal, want);
@@ -314,8 +312,7 @@ void pe_hooks_exit(void)
 	unsigned int i;
 
 	mutex_lock(&pe_hooks_mutex);
-	WRITE_ONCE(pe_want, 0);
-	pe_hooks_update();
+	pe_hooks_update(0);
 	mutex_unlock(&pe_hooks_mutex);
 	/* No probe runs, or will run, after this. */
 	tracepoint_synchronize_unregister();

@@ -165,7 +165,7 @@ extern const struct kernel_param_ops pe_pool_size_ops;
 
 /* hooks.c: tracepoint probes */
 int pe_hooks_init(void);
-void pe_hooks_update(void);
+void pe_hooks_update(unsigned int want);
 void pe_hooks_exit(void);
 extern struct mutex pe_hooks_mutex;
 

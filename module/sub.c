@@ -121,6 +121,11 @@ int pe_sub_set_mask(struct pe_sub *sub, u32 mask)
 		return -EINVAL;
 
 	mutex_lock(&pe_hooks_mutex);
+	/*
+	 * Probes first: once the handle shows in /proc/procevent, events of
+	 * the types it wants are raised.
+	 */
+	pe_hooks_update(READ_ONCE(pe_want) | mask);
 	spin_lock(&pe_lock);
 	if (!sub->listed && mask)
 		err = pe_sub_join(sub);
@@ -130,8 +135,7 @@ int pe_sub_set_mask(struct pe_sub *sub, u32 mask)
 		pe_want_update();
 	}
 	spin_unlock(&pe_lock);
-	if (!err)
-		pe_hooks_update();
+	pe_hooks_update(READ_ONCE(pe_want));
 	mutex_unlock(&pe_hooks_mutex);
 
 	/* A RECV blocked on this handle returns ENOMSG on mask 0. */
@@ -168,7 +172,7 @@ void pe_sub_release(struct pe_sub *sub)
 		pe_want_update();
 	}
 	spin_unlock(&pe_lock);
-	pe_hooks_update();
+	pe_hooks_update(READ_ONCE(pe_want));
 	mutex_unlock(&pe_hooks_mutex);
 
 	put_pid(sub->owner);
