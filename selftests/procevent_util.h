@@ -173,6 +173,27 @@ static inline int pe_set_timeout(int fd, uint64_t ns)
 	return pe_ioctl(fd, PROCEVENT_IOC_SET_TIMEOUT, &ns);
 }
 
+/* The veto: release the task with SIGKILL pending. */
+static inline int pe_ack_kill(int fd, uint64_t id)
+{
+	return pe_ack_full(fd, id, PROCEVENT_ACK_KILL, 0);
+}
+
+static inline int pe_set_scope_full(int fd, uint32_t kind, int32_t dirfd,
+				    uint64_t reserved)
+{
+	struct procevent_scope sc = {
+		.kind = kind, .fd = dirfd, .reserved = reserved,
+	};
+
+	return pe_ioctl(fd, PROCEVENT_IOC_SET_SCOPE, &sc);
+}
+
+static inline int pe_set_scope(int fd, uint32_t kind, int32_t dirfd)
+{
+	return pe_set_scope_full(fd, kind, dirfd, 0);
+}
+
 /* poll() for POLLIN; 1 readable, 0 not within ms, -errno. */
 static inline int pe_poll_in(int fd, int ms)
 {
@@ -442,7 +463,7 @@ struct pe_sub_line {
 
 struct pe_stats {
 	long long held;
-	struct pe_type_stats exit, signal;
+	struct pe_type_stats exit, signal, fork, exec;
 	int nsubs;
 	struct pe_sub_line subs[32];
 };
@@ -512,6 +533,14 @@ static inline int pe_stats_read(struct pe_stats *s)
 			if (pe_type_line(line, &s->signal))
 				goto bad;
 			seen |= 4;
+		} else if (!strncmp(line, "events:", 7) &&
+			   strstr(line, " type=fork ")) {
+			if (pe_type_line(line, &s->fork))
+				goto bad;
+		} else if (!strncmp(line, "events:", 7) &&
+			   strstr(line, " type=exec ")) {
+			if (pe_type_line(line, &s->exec))
+				goto bad;
 		} else if (!strncmp(line, "subscriber:", 11) && s->nsubs < 32) {
 			struct pe_sub_line *u = &s->subs[s->nsubs++];
 			unsigned long long tns = 0;
@@ -586,6 +615,35 @@ static inline int pe_fdinfo_pid(pid_t pid, int fd, const char *key,
 static inline int pe_fdinfo(int fd, const char *key, unsigned long long *v)
 {
 	return pe_fdinfo_pid(getpid(), fd, key, v);
+}
+
+/*
+ * Text value of "procevent-<key>:" in this process' fdinfo of fd, without
+ * the tab and newline; "?" when the line is missing, so comparisons fail.
+ */
+static inline const char *pe_fdinfo_str(int fd, const char *key)
+{
+	static char val[64];
+	char path[64], line[256], pat[64];
+	size_t plen;
+	FILE *f;
+
+	strcpy(val, "?");
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	snprintf(pat, sizeof(pat), "procevent-%s:\t", key);
+	plen = strlen(pat);
+	f = fopen(path, "re");
+	if (!f)
+		return val;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, pat, plen))
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		snprintf(val, sizeof(val), "%s", line + plen);
+		break;
+	}
+	fclose(f);
+	return val;
 }
 
 /* fdinfo value, or -1 when it cannot be read (so asserts fail visibly). */
@@ -848,5 +906,165 @@ static inline int pe_ack_reap(int fd, uint64_t id, pid_t pid, int *status)
 		_exit(255);						\
 	}								\
 } while (0)
+
+/* ---- SPEC 8: fork and exec events ------------------------------------- */
+
+/*
+ * Wait for the next event on fd and check that it is of type and about
+ * pid: 0, -ETIMEDOUT, the RECV error, or -EPROTO for another event (it
+ * stays received in *ev; the teardown releases it).
+ */
+static inline int pe_wait_event_for(int fd, uint32_t type, pid_t pid,
+				    struct procevent_event *ev)
+{
+	int r = pe_wait_event(fd, ev, PE_WAIT_MS);
+
+	if (r)
+		return r;
+	return ev->type == type && ev->pid == pid ? 0 : -EPROTO;
+}
+
+/*
+ * pe_spawn() under a FORK subscription on fd: receive the child's FORK
+ * event and ack it, so the child runs.
+ */
+static inline int pe_spawn_acked(int fd, struct pe_child *k, pe_child_fn fn,
+				 void *arg)
+{
+	struct procevent_event ev;
+	int r = pe_spawn(k, fn, arg);
+
+	if (!r)
+		r = pe_wait_event_for(fd, PROCEVENT_FORK, k->pid, &ev);
+	return r ? r : pe_ack(fd, ev.id);
+}
+
+/*
+ * Read fd until end of file, for at most ms: the number of bytes read
+ * (up to len are kept in buf), or -ETIMEDOUT while a writer is left.
+ */
+static inline int pe_drain(int fd, char *buf, size_t len, int ms)
+{
+	uint64_t end = pe_mono() + (uint64_t)ms * PE_MS;
+	size_t got = 0;
+	char c;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint64_t now = pe_mono();
+		ssize_t n;
+
+		/* A pipe at end of file polls POLLHUP, not POLLIN. */
+		n = poll(&p, 1, now >= end ? 0 : (int)((end - now) / PE_MS));
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (n < 0)
+			continue;
+		n = read(fd, &c, 1);
+		if (n == 0)
+			return (int)got;
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		if (got < len)
+			buf[got] = c;
+		got++;
+	}
+}
+
+/*
+ * A different program to exec: a copy of the test binary under the name
+ * PE_HELPER_NAME.  A binary that uses it says PE_EXEC_HELPER() once: then,
+ * started with PE_HELPER_ENV in its environment, it writes 'N' to fd
+ * PE_HELPER_FD and exits with PE_HELPER_CODE before the harness runs.  The
+ * byte is the proof that a line of the new program ran.
+ */
+#define PE_HELPER_NAME	"pe-newprog"
+#define PE_HELPER_FD	100
+#define PE_HELPER_CODE	42
+#define PE_HELPER_ENV	"PE_HELPER_FD=100"
+
+#define PE_EXEC_HELPER()						\
+static void __attribute__((constructor(101))) pe_helper_main(void)	\
+{									\
+	const char *v = getenv("PE_HELPER_FD");				\
+									\
+	if (v)								\
+		_exit(write(atoi(v), "N", 1) == 1 ? PE_HELPER_CODE : 1); \
+}
+
+static char pe_helper_dir[256] __attribute__((unused));
+static char pe_helper_path[300] __attribute__((unused));
+static char *pe_helper_argv[] __attribute__((unused)) = {
+	PE_HELPER_NAME, "one", "two", NULL,
+};
+static char *pe_helper_envp[] __attribute__((unused)) = {
+	PE_HELPER_ENV, NULL,
+};
+
+/*
+ * Copy /proc/self/exe to a new directory under $TMPDIR (or /tmp).  The
+ * copy is closed before this returns: a child forked while it is open for
+ * writing would make every exec of it fail with ETXTBSY.
+ */
+static inline int pe_helper_install(void)
+{
+	const char *tmp = getenv("TMPDIR");
+	char buf[65536];
+	int in, out, r = 0;
+	ssize_t n;
+
+	snprintf(pe_helper_dir, sizeof(pe_helper_dir), "%s/pe-helper-XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(pe_helper_dir))
+		return -errno;
+	snprintf(pe_helper_path, sizeof(pe_helper_path), "%s/%s",
+		 pe_helper_dir, PE_HELPER_NAME);
+	in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(pe_helper_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		   0755);
+	if (out < 0) {
+		r = -errno;
+		close(in);
+		return r;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, n) != n) {
+			r = -EIO;
+			break;
+		}
+	}
+	if (n < 0)
+		r = -errno;
+	close(in);
+	if (close(out) && !r)
+		r = -errno;
+	return r;
+}
+
+static inline void pe_helper_remove(void)
+{
+	if (pe_helper_path[0])
+		unlink(pe_helper_path);
+	if (pe_helper_dir[0])
+		rmdir(pe_helper_dir);
+	pe_helper_path[0] = 0;
+	pe_helper_dir[0] = 0;
+}
+
+/* In a child: exec the helper, which will write to wfd; returns errno. */
+static inline int pe_helper_exec(int wfd)
+{
+	if (dup2(wfd, PE_HELPER_FD) < 0)
+		return errno;
+	execve(pe_helper_path, pe_helper_argv, pe_helper_envp);
+	return errno;
+}
 
 #endif /* PROCEVENT_UTIL_H */
