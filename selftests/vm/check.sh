@@ -2,20 +2,37 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Everything "make check" verifies, as counted test cases:
-#   build-R        procevent.ko builds against kernel R without a warning
-#   vm-R           kernel R ran the selftests without a splat or timeout
+#   kernel-K-installed  a kernel K (6.1, 6.12, 6.1-rt, 6.12-rt) is missing
+#   dkms-add       "make dkms-src" and "dkms add" register the sources
+#   dkms-build-R   "dkms build -k R" builds without a warning
+#   dkms-install-R "dkms install -k R" puts the module in
+#                  /lib/modules/R/updates/dkms and depmod finds it there
+#   vm-R           kernel R ran the selftests without a splat, a leak or a
+#                  timeout, loading the module DKMS installed for it
 #   R/prog/test    each selftest result on kernel R (selftests/vm/run.sh)
+#   debug-kernel-build  the debug kernel (scripts/debug-kernel.sh) is built
+#   build-D, vm-D, D/prog/test  the same on the debug kernel D, with the
+#                  module built by scripts/build-module.sh
 #   selftests-build  the selftests compile
 #   tools-build    libprocevent, proceventctl and their tests compile
 #   tools-host-check  the library tests pass against libprocevent.so here
 #   checkpatch     checkpatch.pl --strict is clean on the module and uapi
 #   sparse         "make C=2" reports nothing (against the 6.1 headers)
-# R is every installed generic amd64 kernel with both /boot/vmlinuz-R and
-# /usr/src/linux-headers-R; a 6.1 and a 6.12 kernel must be among them.
+#   compat-group-dead  the module builds for a sched_process_exit with
+#                  group_dead (6.16), faked on the newest headers
+#   deb-build      "make deb" builds procevent-dkms and procevent-tools
+#   deb-install    apt-get install ./procevent-*.deb succeeds
+#   deb-dkms-R     after that, DKMS has installed the module for R
+#   deb-tools      proceventctl runs; a program builds with pkg-config
+#   deb-purge      apt-get purge leaves no module, source or DKMS state
+# R is every installed Debian amd64 kernel, generic or PREEMPT_RT, with
+# both /boot/vmlinuz-R and /usr/src/linux-headers-R.  The DKMS and package
+# tests change this machine (/usr/src, /var/lib/dkms, /lib/modules/R/
+# updates/dkms) and undo it; they never load the module here.
 #
 # The last line is "N passed, N failed, N skipped"; the exit status is
-# non-zero when anything failed.  Details are in build/check/ and
-# build/vm/R/.
+# non-zero when anything failed, and the time taken is printed before it.
+# Details are in build/check/ and build/vm/R/.
 
 set -uo pipefail
 
@@ -89,12 +106,13 @@ else
 fi
 
 section "kernels"
+# Every installed Debian kernel, generic and PREEMPT_RT, with its headers.
 kernels=()
 for image in /boot/vmlinuz-*; do
 	[[ -e $image ]] || continue
 	r=${image#/boot/vmlinuz-}
 	case $r in
-	*-cloud-amd64|*-rt-amd64) continue ;;
+	*-cloud-amd64) continue ;;
 	*-amd64) ;;
 	*) continue ;;
 	esac
@@ -104,10 +122,15 @@ if [[ ${#kernels[@]} -gt 0 ]]; then
 	mapfile -t kernels < <(printf '%s\n' "${kernels[@]}" | sort -V)
 fi
 echo "check: kernels: ${kernels[*]:-none}"
-for want in 6.1 6.12; do
+for want in 6.1 6.12 6.1-rt 6.12-rt; do
 	found=0
 	for r in ${kernels[@]+"${kernels[@]}"}; do
-		[[ $r == "$want".* ]] && found=1
+		case $want:$r in
+		*-rt:"${want%-rt}".*-rt-amd64) found=1 ;;
+		*-rt:*) ;;
+		*:"$want".*-rt-amd64) ;;
+		*:"$want".*) found=1 ;;
+		esac
 	done
 	if [[ $found -eq 0 ]]; then
 		echo "check: no $want kernel with headers installed"
@@ -115,19 +138,154 @@ for want in 6.1 6.12; do
 	fi
 done
 
-vm_failed=0
-for r in ${kernels[@]+"${kernels[@]}"}; do
-	section "kernel $r"
-	"$root/selftests/vm/run.sh" "$r"
-	rc=$?
-	summary=$root/build/vm/$r/summary
-	if [[ -f $summary ]]; then
-		grep -E '^(PASS|FAIL|SKIP) ' "$summary" >"$out/cases-$r"
+section "dkms"
+# The module goes through DKMS as an administrator would install it: its
+# sources in /usr/src/procevent-<version> (make dkms-src), then dkms add,
+# build and install for every kernel.  The VM runs below load the module
+# DKMS installed in /lib/modules/R/updates/dkms.  Everything is removed
+# again before the packages are tested, and on any exit.
+version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$root/dkms.conf")
+dkms_dir=$out/dkms
+mkdir -p "$dkms_dir"
+dkms_mine=0
+dkms_cleanup() {
+	if [[ $dkms_mine -eq 1 ]]; then
+		dkms remove "procevent/$version" --all >/dev/null 2>&1
+		rm -rf "/usr/src/procevent-$version"
+		dkms_mine=0
+	fi
+}
+pkg_cleanup() {
+	if dpkg-query -W -f='${db:Status-Status}' procevent-dkms procevent-tools \
+			2>/dev/null | grep -q installed; then
+		DEBIAN_FRONTEND=noninteractive apt-get purge -y \
+			procevent-dkms procevent-tools >/dev/null 2>&1
+	fi
+}
+trap 'dkms_cleanup; [[ ${pkg_mine:-0} -eq 1 ]] && pkg_cleanup' EXIT
+
+# The installed module file for kernel R, compressed or not.
+installed_ko() {
+	local f
+	for f in "/lib/modules/$1/updates/dkms/procevent.ko"{,.xz,.zst,.gz}; do
+		[[ -f $f ]] && { echo "$f"; return 0; }
+	done
+	return 1
+}
+
+declare -A dkms_ko=()
+dkms_ok=1
+if dpkg-query -W -f='${db:Status-Status}' procevent-dkms 2>/dev/null | grep -q installed; then
+	echo "check: the procevent-dkms package is installed here; purge it to run the DKMS tests"
+	record FAIL dkms-add
+	dkms_ok=0
+elif [[ -n $(dkms status -m procevent 2>/dev/null) ]]; then
+	# Left over by an interrupted run.
+	echo "check: removing a procevent registration left in DKMS"
+	dkms status -m procevent | sed 's/^/  /'
+	for v in $(dkms status -m procevent | sed -n 's|^procevent/\([^,:]*\).*|\1|p' | sort -u); do
+		dkms remove "procevent/$v" --all >/dev/null
+		rm -rf "/usr/src/procevent-$v"
+	done
+fi
+if [[ $dkms_ok -eq 1 ]]; then
+	dkms_mine=1
+	if make -s -C "$root" dkms-src >"$dkms_dir/add.log" 2>&1 &&
+			dkms add "procevent/$version" >>"$dkms_dir/add.log" 2>&1; then
+		record PASS dkms-add
 	else
-		echo "FAIL vm-$r" >"$out/cases-$r"
+		record FAIL dkms-add
+		sed 's/^/  /' "$dkms_dir/add.log"
+		dkms_ok=0
+	fi
+fi
+for r in ${kernels[@]+"${kernels[@]}"}; do
+	[[ $dkms_ok -eq 1 ]] || break
+	log=$dkms_dir/$r.log
+	echo "check: dkms build and install for $r"
+	if ! dkms build "procevent/$version" -k "$r" >"$log" 2>&1; then
+		record FAIL "dkms-build-$r"
+		tail -n 30 "$log" | sed 's/^/  /'
+		make_log=/var/lib/dkms/procevent/$version/build/make.log
+		[[ -f $make_log ]] && grep -E 'error|warning' "$make_log" | head -n 20 | sed 's/^/  /'
+		continue
+	fi
+	# A warning in the build fails it as it does the plain build.
+	make_log=/var/lib/dkms/procevent/$version/$r/x86_64/log/make.log
+	if [[ -f $make_log ]] && grep -iE 'warning:|^WARNING' "$make_log" >"$dkms_dir/$r.warnings"; then
+		record FAIL "dkms-build-$r"
+		sed 's/^/  /' "$dkms_dir/$r.warnings"
+	else
+		record PASS "dkms-build-$r"
+	fi
+	# Installed under updates/dkms, and depmod ran: modinfo finds the
+	# module of that kernel by name there.
+	if dkms install "procevent/$version" -k "$r" >>"$log" 2>&1 &&
+			ko=$(installed_ko "$r") &&
+			[[ $(modinfo -k "$r" -n procevent 2>/dev/null) == "$ko" ]] &&
+			dkms status -m procevent -v "$version" -k "$r" | grep -q ': installed$'; then
+		record PASS "dkms-install-$r"
+		case $ko in
+		*.xz) xz -dc "$ko" >"$dkms_dir/$r.ko" ;;
+		*.zst) zstd -qdc "$ko" >"$dkms_dir/$r.ko" ;;
+		*.gz) gzip -dc "$ko" >"$dkms_dir/$r.ko" ;;
+		*) cp "$ko" "$dkms_dir/$r.ko" ;;
+		esac
+		dkms_ko[$r]=$dkms_dir/$r.ko
+		echo "check: $r: $ko"
+	else
+		record FAIL "dkms-install-$r"
+		tail -n 20 "$log" | sed 's/^/  /'
+		echo "  installed: $(installed_ko "$r" || echo none);" \
+			"modinfo: $(modinfo -k "$r" -n procevent 2>&1)"
+	fi
+done
+
+vm_failed=0
+runs=()
+# One VM run: run.sh's arguments after the run's name.
+vm_run() {
+	local name=$1 rc summary
+	shift
+	runs+=("$name")
+	"$root/selftests/vm/run.sh" "$@"
+	rc=$?
+	summary=$root/build/vm/$name/summary
+	if [[ -f $summary ]]; then
+		grep -E '^(PASS|FAIL|SKIP) ' "$summary" >"$out/cases-$name"
+	else
+		echo "FAIL vm-$name" >"$out/cases-$name"
 	fi
 	[[ $rc -eq 0 ]] || vm_failed=1
+}
+
+for r in ${kernels[@]+"${kernels[@]}"}; do
+	section "kernel $r"
+	if [[ -n ${dkms_ko[$r]:-} ]]; then
+		echo "check: loading the module DKMS installed for $r"
+		vm_run "$r" --ko "${dkms_ko[$r]}" "$r"
+	else
+		# No DKMS build (that failed above): test the plain build.
+		vm_run "$r" "$r"
+	fi
 done
+
+section "debug kernel"
+# linux-source-6.1 with KASAN, lockdep, kmemleak and friends, from
+# selftests/vm/debug.config; built once and cached outside the checkout.
+# Any warning panics it (the run then fails for want of a result token);
+# the kmemleak report at the end must be empty.
+if dbg=$("$root/scripts/debug-kernel.sh"); then
+	record PASS debug-kernel-build
+	dbg_rel=$(cat "$dbg/include/config/kernel.release")
+	echo "check: debug kernel $dbg_rel in $dbg"
+	PROCEVENT_VM_APPEND="panic_on_warn=1 hung_task_panic=1 ${PROCEVENT_VM_APPEND:-}" \
+	PROCEVENT_VM_TIMEOUT=${PROCEVENT_VM_TIMEOUT:-1200} \
+		vm_run "$dbg_rel" --kernel "$dbg/arch/x86/boot/bzImage" --kdir "$dbg" \
+			--name "$dbg_rel"
+else
+	record FAIL debug-kernel-build
+fi
 
 section "checkpatch"
 files=()
@@ -169,10 +327,133 @@ else
 	fi
 fi
 
+section "compat"
+# From 6.16 sched_process_exit passes group_dead; Kbuild's probe step then
+# defines PE_EXIT_TP_GROUP_DEAD and compat.h builds the other probe
+# wrapper.  No such kernel is installed, so the newest headers are copied
+# (the common tree as symlinks) with that tracepoint declared the 6.16
+# way, and the module must build against them without a warning.
+newest=
+for r in ${kernels[@]+"${kernels[@]}"}; do
+	[[ $r == *-rt-amd64 ]] || newest=$r
+done
+fake=$out/compat
+if [[ -z $newest ]]; then
+	record FAIL compat-group-dead
+elif (
+	set -e
+	hdr=/usr/src/linux-headers-$newest
+	common=$(sed -n 's|^include \(.*\)/Makefile$|\1|p' "$hdr/Makefile")
+	rm -rf "$fake"
+	mkdir -p "$fake"
+	cp -a "$hdr" "$fake/arch"
+	cp -as "$(realpath "$common")" "$fake/common"
+	for l in scripts tools; do
+		[[ -L $hdr/$l ]] && ln -sfn "$(realpath "$hdr/$l")" "$fake/arch/$l"
+	done
+	echo "include $fake/common/Makefile" >"$fake/arch/Makefile"
+	sched=$fake/common/include/trace/events/sched.h
+	cp --remove-destination "$(realpath "$sched")" "$sched"
+	sed -i '/sched_process_exit,$/,/TP_ARGS/{
+		s/TP_PROTO(struct task_struct \*p)/TP_PROTO(struct task_struct *p, bool group_dead)/
+		s/TP_ARGS(p)/TP_ARGS(p, group_dead)/
+	}' "$sched"
+	grep -A2 'sched_process_exit,$' "$sched" | grep -q group_dead
+	"$root/scripts/build-module.sh" "$fake/arch" "$fake/module" V=1
+	grep -q -- '-DPE_EXIT_TP_GROUP_DEAD' "$fake/module/build.log"
+	[[ ! -s $fake/module/warnings.log ]]
+) >"$out/compat.log" 2>&1; then
+	record PASS compat-group-dead
+	echo "check: builds against $newest headers with the 6.16 sched_process_exit"
+else
+	record FAIL compat-group-dead
+	tail -n 20 "$out/compat.log" | sed 's/^/  /'
+fi
+rm -rf "$fake/common"
+
+section "packages"
+# The Debian packages as an administrator installs them: procevent-dkms
+# must build and install the module for every kernel, procevent-tools
+# bring a working tool, library and headers, and a purge leave nothing.
+dkms_cleanup
+debs=$out/deb
+pkg_mine=0
+if "$root/scripts/build-deb.sh" "$debs" >"$out/deb-build.log" 2>&1; then
+	record PASS deb-build
+else
+	record FAIL deb-build
+	tail -n 30 "$out/deb-build.log" | sed 's/^/  /'
+fi
+if dpkg-query -W -f='${db:Status-Status}' procevent-dkms procevent-tools \
+		2>/dev/null | grep -q installed; then
+	echo "check: procevent packages are installed here already; not touching them"
+	record FAIL deb-install
+elif compgen -G "$debs/procevent-dkms_*.deb" >/dev/null; then
+	pkg_mine=1
+	echo "check: apt-get install $(cd "$debs" && echo *.deb)"
+	if DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			"$debs"/procevent-dkms_*.deb "$debs"/procevent-tools_*.deb \
+			>"$out/deb-install.log" 2>&1; then
+		record PASS deb-install
+	else
+		record FAIL deb-install
+		tail -n 30 "$out/deb-install.log" | sed 's/^/  /'
+	fi
+	dkms status -m procevent | sed 's/^/  dkms status: /'
+	for r in ${kernels[@]+"${kernels[@]}"}; do
+		if dkms status -m procevent -v "$version" -k "$r" | grep -q ': installed$' &&
+				ko=$(installed_ko "$r") &&
+				[[ $(modinfo -k "$r" -n procevent 2>/dev/null) == "$ko" ]]; then
+			record PASS "deb-dkms-$r"
+		else
+			record FAIL "deb-dkms-$r"
+		fi
+	done
+	# The tools package: the tool runs, a program builds against the
+	# installed headers and library through pkg-config.
+	if [[ -f /lib/udev/rules.d/60-procevent.rules ]] &&
+			/usr/bin/proceventctl --version >"$out/deb-tools.log" 2>&1 &&
+			printf '%s\n' '#include <procevent.h>' '#include <linux/procevent.h>' \
+				'int main(void) { return procevent_set_timeout(-1, 0) == 0; }' |
+			gcc -x c - -o "$out/deb-tools-test" \
+				$(pkg-config --cflags --libs libprocevent) >>"$out/deb-tools.log" 2>&1 &&
+			"$out/deb-tools-test"; then
+		record PASS deb-tools
+	else
+		record FAIL deb-tools
+		sed 's/^/  /' "$out/deb-tools.log"
+	fi
+	if DEBIAN_FRONTEND=noninteractive apt-get purge -y procevent-dkms procevent-tools \
+			>"$out/deb-purge.log" 2>&1; then
+		pkg_mine=0
+		left=$( {
+			dkms status -m procevent
+			ls -d /usr/src/procevent-* /var/lib/dkms/procevent \
+				/lib/udev/rules.d/60-procevent.rules /usr/bin/proceventctl
+			ls /lib/modules/*/updates/dkms/procevent.ko*
+			for r in ${kernels[@]+"${kernels[@]}"}; do
+				modinfo -k "$r" -n procevent
+			done
+		} 2>/dev/null)
+		if [[ -z $left ]]; then
+			record PASS deb-purge
+		else
+			record FAIL deb-purge
+			echo "check: left after the purge:"
+			echo "$left" | sed 's/^/  /'
+		fi
+	else
+		record FAIL deb-purge
+		tail -n 30 "$out/deb-purge.log" | sed 's/^/  /'
+	fi
+else
+	record FAIL deb-install
+fi
+
 section "results"
 cases=$out/cases
 : >"$cases"
-for r in ${kernels[@]+"${kernels[@]}"}; do
+for r in ${runs[@]+"${runs[@]}"}; do
 	echo "  $r: $(counts "$out/cases-$r")"
 	cat "$out/cases-$r" >>"$cases"
 done
@@ -182,7 +463,8 @@ if grep -q '^FAIL ' "$cases"; then
 	echo "failed:"
 	sed -n 's/^FAIL /  /p' "$cases"
 fi
-echo "elapsed: $((SECONDS - start))s"
+elapsed=$((SECONDS - start))
+echo "elapsed: ${elapsed}s ($((elapsed / 60))m $((elapsed % 60))s)"
 counts "$cases"
 echo
 
