@@ -28,6 +28,8 @@ _Static_assert(sizeof(struct procevent_event) == PROCEVENT_EVENT_SIZE_VER0,
 	       "struct procevent_event changed size");
 _Static_assert(sizeof(struct procevent_ack) == PROCEVENT_ACK_SIZE,
 	       "struct procevent_ack changed size");
+_Static_assert(sizeof(struct procevent_scope) == PROCEVENT_SCOPE_SIZE,
+	       "struct procevent_scope changed size");
 
 /* Events moved per read(2) or acks per write(2) when the caller has more. */
 #define PE_BATCH	64
@@ -70,6 +72,44 @@ PE_EXPORT int procevent_set_timeout(int fd, uint64_t timeout_ns)
 	__u64 t = timeout_ns;
 
 	return ioctl(fd, PROCEVENT_IOC_SET_TIMEOUT, &t) ? neg_errno() : 0;
+}
+
+/* --- scope ------------------------------------------------------------- */
+
+PE_EXPORT int procevent_set_scope(int fd, uint32_t kind, int scope_fd)
+{
+	struct procevent_scope sc = { .kind = kind, .fd = scope_fd };
+
+	return ioctl(fd, PROCEVENT_IOC_SET_SCOPE, &sc) ? neg_errno() : 0;
+}
+
+PE_EXPORT int procevent_set_scope_all(int fd)
+{
+	return procevent_set_scope(fd, PROCEVENT_SCOPE_ALL, -1);
+}
+
+PE_EXPORT int procevent_set_scope_cgroup_fd(int fd, int cgroup_dirfd)
+{
+	return procevent_set_scope(fd, PROCEVENT_SCOPE_CGROUP, cgroup_dirfd);
+}
+
+PE_EXPORT int procevent_set_scope_cgroup(int fd, const char *path)
+{
+	int dirfd, ret;
+
+	if (!path || !*path)
+		return -EINVAL;
+	dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return neg_errno();
+	ret = procevent_set_scope_cgroup_fd(fd, dirfd);
+	close(dirfd);
+	return ret;
+}
+
+PE_EXPORT int procevent_set_scope_pidns(int fd)
+{
+	return procevent_set_scope(fd, PROCEVENT_SCOPE_PIDNS, -1);
 }
 
 /* --- receiving ---------------------------------------------------------- */
@@ -201,7 +241,12 @@ PE_EXPORT int procevent_ack(int fd, uint64_t id)
 	return ioctl(fd, PROCEVENT_IOC_ACK, &ack) ? neg_errno() : 0;
 }
 
-PE_EXPORT ssize_t procevent_ack_many(int fd, const uint64_t *ids, size_t n)
+/*
+ * The one batch writer: ack @n events in order, the ids from @ids with
+ * @flags each, or the records of @recs as they are.
+ */
+static ssize_t ack_batch(int fd, const uint64_t *ids, uint32_t flags,
+			 const struct procevent_ack *recs, size_t n)
 {
 	struct procevent_ack acks[PE_BATCH];
 	size_t done = 0, i, chunk;
@@ -210,8 +255,14 @@ PE_EXPORT ssize_t procevent_ack_many(int fd, const uint64_t *ids, size_t n)
 	while (done < n) {
 		chunk = n - done < PE_BATCH ? n - done : PE_BATCH;
 		memset(acks, 0, sizeof(acks));
-		for (i = 0; i < chunk; i++)
-			acks[i].id = ids[done + i];
+		for (i = 0; i < chunk; i++) {
+			if (recs) {
+				acks[i] = recs[done + i];
+			} else {
+				acks[i].id = ids[done + i];
+				acks[i].flags = flags;
+			}
+		}
 		w = write(fd, acks, chunk * sizeof(acks[0]));
 		if (w < 0) {
 			if (errno == EINTR)
@@ -225,14 +276,41 @@ PE_EXPORT ssize_t procevent_ack_many(int fd, const uint64_t *ids, size_t n)
 	return (ssize_t)done;
 }
 
+PE_EXPORT ssize_t procevent_ack_many(int fd, const uint64_t *ids, size_t n)
+{
+	return ack_batch(fd, ids, 0, NULL, n);
+}
+
+PE_EXPORT int procevent_ack_kill(int fd, uint64_t id)
+{
+	struct procevent_ack ack = { .id = id, .flags = PROCEVENT_ACK_KILL };
+
+	return ioctl(fd, PROCEVENT_IOC_ACK, &ack) ? neg_errno() : 0;
+}
+
+PE_EXPORT ssize_t procevent_ack_kill_many(int fd, const uint64_t *ids,
+					  size_t n)
+{
+	return ack_batch(fd, ids, PROCEVENT_ACK_KILL, NULL, n);
+}
+
+PE_EXPORT ssize_t procevent_ack_records(int fd,
+					const struct procevent_ack *acks,
+					size_t n)
+{
+	if (n && !acks)
+		return -EINVAL;
+	return ack_batch(fd, NULL, 0, acks, n);
+}
+
 /* --- event loop helper -------------------------------------------------- */
 
 PE_EXPORT int procevent_dispatch(int fd, procevent_handler_t handler, void *arg,
 				 unsigned int max)
 {
 	struct procevent_event evs[PE_BATCH];
-	uint64_t ids[PE_BATCH];
-	size_t nids = 0;
+	struct procevent_ack acks[PE_BATCH];
+	size_t nacks = 0;
 	ssize_t n, i, acked;
 	int ret = 0;
 
@@ -249,6 +327,7 @@ PE_EXPORT int procevent_dispatch(int fd, procevent_handler_t handler, void *arg,
 	if (n < 0)
 		return (int)n;
 
+	memset(acks, 0, sizeof(acks));
 	for (i = 0; i < n; i++) {
 		int r = handler(fd, &evs[i], arg);
 
@@ -256,19 +335,24 @@ PE_EXPORT int procevent_dispatch(int fd, procevent_handler_t handler, void *arg,
 			ret = r;
 			break;
 		}
-		if (r == PROCEVENT_ACK)
-			ids[nids++] = evs[i].id;
+		if (r == PROCEVENT_ACK || r == PROCEVENT_KILL) {
+			acks[nacks].id = evs[i].id;
+			acks[nacks].flags = r == PROCEVENT_KILL ?
+					    PROCEVENT_ACK_KILL : 0;
+			nacks++;
+		}
 	}
-	if (nids) {
-		acked = procevent_ack_many(fd, ids, nids);
+	if (nacks) {
+		acked = procevent_ack_records(fd, acks, nacks);
 		/*
 		 * An event the kernel no longer waits for (withdrawn, timed
 		 * out) makes the batch stop there: ack the rest one by one.
 		 */
 		if (acked < 0)
 			acked = 0;
-		for (i = acked; (size_t)i < nids; i++) {
-			int r = procevent_ack(fd, ids[i]);
+		for (i = acked; (size_t)i < nacks; i++) {
+			int r = ioctl(fd, PROCEVENT_IOC_ACK, &acks[i]) ?
+				neg_errno() : 0;
 
 			if (r < 0 && r != -ENOENT && !ret)
 				ret = r;
@@ -286,14 +370,10 @@ PE_EXPORT const char *procevent_type_name(uint32_t type)
 		return "exit";
 	case PROCEVENT_SIGNAL:
 		return "signal";
-#ifdef PROCEVENT_FORK
 	case PROCEVENT_FORK:
 		return "fork";
-#endif
-#ifdef PROCEVENT_EXEC
 	case PROCEVENT_EXEC:
 		return "exec";
-#endif
 	}
 	return NULL;
 }
@@ -488,8 +568,13 @@ static void pe_format_text(struct pe_buf *b, const struct procevent_event *ev)
 		else
 			pe_add(b, " from the kernel (si_code %d)", ev->si_code);
 		break;
+	case PROCEVENT_FORK:
+		pe_add(b, "new process");
+		break;
+	case PROCEVENT_EXEC:
+		pe_add(b, "new program");
+		break;
 	default:
-		/* fork, exec: who and where is all there is to say */
 		pe_add(b, "%s", type ? type : "event");
 		break;
 	}
@@ -618,16 +703,22 @@ static int parse_counters(const char *line, struct procevent_status *st,
 		st->exit = t->c;
 	else if (!strcmp(t->name, "signal"))
 		st->signal = t->c;
+	else if (!strcmp(t->name, "fork"))
+		st->fork = t->c;
+	else if (!strcmp(t->name, "exec"))
+		st->exec = t->c;
 	return 0;
 }
 
-static int parse_subscriber(const char *line, struct procevent_subscriber *s)
+static int parse_subscriber(const char *line, struct procevent_subscriber *s,
+			    struct procevent_subscriber_ext *x)
 {
 	const char *comm = kv(line, "comm");
-	const char *end = NULL, *p;
+	const char *end = NULL, *p, *scope;
 	size_t n;
 
 	memset(s, 0, sizeof(*s));
+	memset(x, 0, sizeof(*x));
 	s->pos = (unsigned int)kv_u64(line, "pos");
 	s->pid = (pid_t)kv_u64(line, "pid");
 	/*
@@ -651,6 +742,13 @@ static int parse_subscriber(const char *line, struct procevent_subscriber *s)
 	s->acked = kv_u64(p, "acked");
 	s->timeouts = kv_u64(p, "timeouts");
 	s->timeout_ns = kv_u64(p, "timeout_ns");
+	scope = kv(p, "scope");
+	if (scope) {
+		n = strcspn(scope, " ");
+		if (n > sizeof(x->scope) - 1)
+			n = sizeof(x->scope) - 1;
+		memcpy(x->scope, scope, n);
+	}
 	return s->pos ? 0 : -EINVAL;
 }
 
@@ -659,6 +757,7 @@ PE_EXPORT int procevent_status_parse(const char *text,
 {
 	struct procevent_status *st;
 	struct procevent_subscriber *subs = NULL;
+	struct procevent_subscriber_ext *exts = NULL;
 	unsigned int nsubs = 0, cap = 0, tcap = 0;
 	const char *line, *nl;
 	char *copy;
@@ -681,18 +780,22 @@ PE_EXPORT int procevent_status_parse(const char *text,
 			ret = parse_counters(copy, st, &tcap);
 		} else if (!strncmp(copy, "subscriber: ", 12)) {
 			if (nsubs == cap) {
-				void *p;
+				void *p, *q;
 
 				cap = cap ? cap * 2 : 8;
 				p = realloc(subs, cap * sizeof(*subs));
-				if (!p) {
+				if (p)
+					subs = p;
+				q = realloc(exts, cap * sizeof(*exts));
+				if (q)
+					exts = q;
+				if (!p || !q) {
 					free(copy);
 					ret = -ENOMEM;
 					break;
 				}
-				subs = p;
 			}
-			if (!parse_subscriber(copy, &subs[nsubs]))
+			if (!parse_subscriber(copy, &subs[nsubs], &exts[nsubs]))
 				nsubs++;
 		}
 		free(copy);
@@ -701,11 +804,13 @@ PE_EXPORT int procevent_status_parse(const char *text,
 	}
 	if (ret) {
 		free(subs);
+		free(exts);
 		free(st->types);
 		free(st);
 		return ret;
 	}
 	st->subscribers = subs;
+	st->subscribers_ext = exts;
 	st->nr_subscribers = nsubs;
 	*out = st;
 	return 0;
@@ -761,6 +866,7 @@ PE_EXPORT void procevent_status_free(struct procevent_status *st)
 	if (!st)
 		return;
 	free(st->subscribers);
+	free(st->subscribers_ext);
 	free(st->types);
 	free(st);
 }

@@ -39,12 +39,15 @@ extern "C" {
 #endif
 
 #define PROCEVENT_LIB_VERSION_MAJOR	0
-#define PROCEVENT_LIB_VERSION_MINOR	1
+#define PROCEVENT_LIB_VERSION_MINOR	2
 
 #define PROCEVENT_DEVICE	"/dev/procevent"
 #define PROCEVENT_PROC_FILE	"/proc/procevent"
 
-/* The event types of SPEC sections 1-6: what "every event" means to the tools. */
+/*
+ * The event types of SPEC sections 1-6: what "every event" means to the
+ * tools.  Fork and exec events (0.2) are asked for by name.
+ */
 #define PROCEVENT_ALL		(PROCEVENT_EXIT | PROCEVENT_SIGNAL)
 
 /* --- handles ------------------------------------------------------------ */
@@ -66,6 +69,35 @@ int procevent_set_mask(int fd, uint32_t mask);
 
 /* Ack deadline in nanoseconds for events that reach @fd from now on; 0 waits forever. */
 int procevent_set_timeout(int fd, uint64_t timeout_ns);
+
+/* --- scope (0.2) ---------------------------------------------------------- */
+
+/*
+ * Limit @fd to the events of some tasks (PROCEVENT_IOC_SET_SCOPE).  An
+ * event outside the scope passes the handle by as a mask miss does; the
+ * handle keeps its place in line and the events already queued to it.
+ *
+ * procevent_set_scope() is the ioctl as it is: @kind is a
+ * PROCEVENT_SCOPE_* value, @scope_fd a cgroup v2 directory for
+ * PROCEVENT_SCOPE_CGROUP, -1 for PROCEVENT_SCOPE_PIDNS, ignored for
+ * PROCEVENT_SCOPE_ALL.  Errors:
+ *   -EBADF    @scope_fd is not an open file descriptor
+ *   -ENOTDIR  @scope_fd is not a directory of a cgroup v2 file system
+ *   -EINVAL   unknown @kind, or PIDNS with @scope_fd other than -1
+ * The others are shorthands:
+ *   _all      every task again (the default)
+ *   _cgroup   the cgroup v2 directory @path (for example
+ *             "/sys/fs/cgroup/app.slice") and everything below it;
+ *             also -ENOENT, -EACCES, ... from opening @path (the library
+ *             closes it again: the kernel keeps its own reference)
+ *   _cgroup_fd  the same with a directory already open
+ *   _pidns    tasks visible in the caller's pid namespace
+ */
+int procevent_set_scope(int fd, uint32_t kind, int scope_fd);
+int procevent_set_scope_all(int fd);
+int procevent_set_scope_cgroup(int fd, const char *path);
+int procevent_set_scope_cgroup_fd(int fd, int cgroup_dirfd);
+int procevent_set_scope_pidns(int fd);
 
 /* --- receiving ---------------------------------------------------------- */
 
@@ -108,18 +140,44 @@ int procevent_ack(int fd, uint64_t id);
  */
 ssize_t procevent_ack_many(int fd, const uint64_t *ids, size_t n);
 
+/*
+ * Veto (0.2): acknowledge with PROCEVENT_ACK_KILL.  The task of a fork,
+ * exec or signal event is released with SIGKILL pending, so it dies
+ * before it runs another instruction of its own; the subscribers after
+ * this one are not asked.  For an exit event the kernel says -EINVAL and
+ * the event stays received, waiting for a plain ack.  Otherwise the
+ * errors of procevent_ack().
+ */
+int procevent_ack_kill(int fd, uint64_t id);
+
+/* procevent_ack_many(), every ack with PROCEVENT_ACK_KILL. */
+ssize_t procevent_ack_kill_many(int fd, const uint64_t *ids, size_t n);
+
+/*
+ * Acknowledge @n events, each with its own flags, in order (plain acks
+ * and kill-acks mixed).  @acks[i].reserved must be 0.  Returns as
+ * procevent_ack_many() does.
+ */
+ssize_t procevent_ack_records(int fd, const struct procevent_ack *acks,
+			      size_t n);
+
 /* --- event loop helper -------------------------------------------------- */
 
 /*
  * What a dispatch handler returns for an event:
  *   PROCEVENT_ACK    acknowledge it now (batched after the handler calls)
  *   PROCEVENT_KEEP   the handler acknowledges it later with procevent_ack()
+ *   PROCEVENT_KILL   acknowledge it with PROCEVENT_ACK_KILL (0.2; fork,
+ *                    exec and signal events only: on an exit event the
+ *                    kernel refuses, dispatch returns -EINVAL and the
+ *                    event stays received)
  *   negative errno   stop; events received so far are still acked as asked,
  *                    the rest of the batch is handed back unacked (the
  *                    kernel keeps them received: ack or close later)
  */
 #define PROCEVENT_ACK	0
 #define PROCEVENT_KEEP	1
+#define PROCEVENT_KILL	2
 
 typedef int (*procevent_handler_t)(int fd, const struct procevent_event *ev,
 				   void *arg);
@@ -136,7 +194,7 @@ int procevent_dispatch(int fd, procevent_handler_t handler, void *arg,
 
 /* --- formatting --------------------------------------------------------- */
 
-/* "exit", "signal" (and "fork", "exec" when the header defines them), or NULL. */
+/* "exit", "signal", "fork", "exec", or NULL (0 or not exactly one known bit). */
 const char *procevent_type_name(uint32_t type);
 
 /* "SIGKILL", "SIGRTMIN+2", ...; NULL when @signo is not a signal number. */
@@ -156,7 +214,11 @@ int procevent_format_status(int status, char *buf, size_t len);
  * One event as one line of text (no newline), for example
  *   exit pid 312 (worker) ppid 1 uid 0: exited with status 3 [id 17]
  *   signal pid 40 (srv) tgid 38 ppid 1 uid 0: SIGUSR1 from pid 12 uid 0 [id 18]
- * or, with PROCEVENT_FORMAT_JSON, an object with every field of struct
+ *   fork pid 313 (worker) ppid 312 uid 0: new process [id 19]
+ *   exec pid 313 (sort) ppid 312 uid 0: new program [id 20]
+ * (a fork event is about the child, with its parent as ppid; an exec
+ * event's comm is already the new program's), or, with
+ * PROCEVENT_FORMAT_JSON, an object with every field of struct
  * procevent_event under its own name ("type" as a name, "comm" as a
  * string), plus decoded fields: "signal" (name of signo) for a signal
  * event; "exit_code", or "term_signal" and "core_dumped", for an exit.
@@ -183,6 +245,14 @@ struct procevent_subscriber {
 	uint64_t timeout_ns;		/* 0: waits forever */
 };
 
+/*
+ * More about each subscriber (0.2), in a separate array parallel to
+ * subscribers[] so that the stride of that array never changes.
+ */
+struct procevent_subscriber_ext {
+	char scope[16];			/* "all", "cgroup", "pidns"; "" if not shown */
+};
+
 struct procevent_type_counters {
 	char name[16];			/* "exit", "signal", ... as the module names it */
 	struct procevent_counters c;
@@ -196,6 +266,10 @@ struct procevent_status {
 	struct procevent_subscriber *subscribers;	/* in list order */
 	unsigned int nr_types;			/* every "events:" line, in order */
 	struct procevent_type_counters *types;
+	/* 0.2 */
+	struct procevent_counters fork;		/* PROCEVENT_FORK */
+	struct procevent_counters exec;		/* PROCEVENT_EXEC */
+	struct procevent_subscriber_ext *subscribers_ext; /* [nr_subscribers] */
 };
 
 /*
