@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * proceventctl monitor: subscribe, print each event, acknowledge it after
- * an optional delay; on SIGINT or SIGTERM acknowledge everything received
- * so far before leaving, so no task stays held because of this process.
+ * proceventctl monitor: subscribe (optionally scoped to a cgroup subtree
+ * or to our pid namespace), print each event, acknowledge it after an
+ * optional delay, or veto an exec whose program matches a --kill-exec
+ * pattern; on SIGINT or SIGTERM acknowledge everything received so far
+ * before leaving, so no task stays held because of this process.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,12 +34,16 @@ static const char monitor_usage[] =
 "options:\n"
 "  -e, --exit               exit events\n"
 "  -s, --signal             signal events (default: exit and signal)\n"
-#ifdef PROCEVENT_FORK
-"  -f, --fork               fork events (new processes)\n"
-#endif
-#ifdef PROCEVENT_EXEC
-"  -x, --exec               exec events (new programs)\n"
-#endif
+"  -f, --fork               fork events (new processes, held before they run)\n"
+"  -x, --exec               exec events (new programs, held before they run)\n"
+"  -c, --cgroup PATH        only tasks in the cgroup v2 directory PATH or\n"
+"                           below it (/sys/fs/cgroup/...)\n"
+"  -P, --pidns              only tasks visible in our pid namespace\n"
+"  -k, --kill-exec PATTERN  veto the exec of a program whose path\n"
+"                           (/proc/PID/exe, read while the task is held)\n"
+"                           matches the fnmatch(3) glob PATTERN: the task\n"
+"                           is killed before it runs; implies --exec;\n"
+"                           may be given more than once\n"
 "  -j, --json               one JSON object per line instead of text\n"
 "  -d, --ack-delay DURATION hold each event this long before acking\n"
 "  -t, --timeout DURATION   ack deadline the kernel enforces for this\n"
@@ -49,7 +57,9 @@ static const char monitor_usage[] =
 "  -h, --help               this text\n"
 "\n"
 "DURATION is a number with a unit: ns, us, ms or s (\"500ms\", \"1.5s\");\n"
-"a bare number is seconds.  Events go to stdout, messages to stderr.\n"
+"a bare number is seconds.  Events go to stdout, messages to stderr;\n"
+"fork and exec lines name the program (/proc/PID/exe), and a vetoed exec\n"
+"says so.\n"
 "SIGINT or SIGTERM: acknowledge every event received, then exit 0.\n";
 
 struct pending {
@@ -61,6 +71,8 @@ struct monitor {
 	int fd;
 	int json;
 	int stamps;
+	char **kill_exec;	/* --kill-exec patterns */
+	size_t nkill_exec;
 	uint64_t ack_delay_ns;
 	uint64_t start_ns;
 	struct pending *pend;
@@ -130,24 +142,141 @@ static int add_pending(struct monitor *m, uint64_t id)
 	return 0;
 }
 
-static int print_event(struct monitor *m, const struct procevent_event *ev)
+/* The program of @pid, read from /proc while it is held; -errno if unknown. */
+static int task_exe(pid_t pid, char *buf, size_t len)
 {
-	char line[512];
+	char path[64];
+	ssize_t n;
+
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+/* The --kill-exec pattern @exe matches, or NULL. */
+static const char *veto_rule(const struct monitor *m, const char *exe)
+{
+	size_t i;
+
+	for (i = 0; i < m->nkill_exec; i++)
+		if (!fnmatch(m->kill_exec[i], exe, 0))
+			return m->kill_exec[i];
+	return NULL;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+/*
+ * One line for @ev.  @exe: its program, for fork and exec events (NULL:
+ * not one of those, "" when unreadable).  @rule: the --kill-exec pattern
+ * it was vetoed for, or NULL.
+ */
+static int print_event(struct monitor *m, const struct procevent_event *ev,
+		       const char *exe, const char *rule)
+{
+	char line[1024], *idp;
 	int n;
 
 	n = procevent_format(ev, line, sizeof(line),
 			     m->json ? PROCEVENT_FORMAT_JSON : 0);
 	if (n < 0)
 		return n;
-	if (m->stamps && !m->json) {
+	if (m->json) {
+		/* The library's object, with what only we know added at its end. */
+		if (exe) {
+			line[strlen(line) - 1] = '\0';
+			fputs(line, stdout);
+			fputs(",\"exe\":", stdout);
+			if (*exe)
+				json_str(stdout, exe);
+			else
+				fputs("null", stdout);
+			if (m->nkill_exec && ev->type == PROCEVENT_EXEC) {
+				printf(",\"vetoed\":%s", rule ? "true" : "false");
+				if (rule) {
+					fputs(",\"rule\":", stdout);
+					json_str(stdout, rule);
+				}
+			}
+			fputs("}\n", stdout);
+		} else {
+			puts(line);
+		}
+		return ferror(stdout) || fflush(stdout) == EOF ? -EIO : 0;
+	}
+	if (m->stamps) {
 		uint64_t t = mono_ns() - m->start_ns;
 
 		printf("[%4llu.%03llu] ", (unsigned long long)(t / 1000000000ULL),
 		       (unsigned long long)(t / 1000000ULL % 1000));
 	}
-	if (puts(line) == EOF || fflush(stdout) == EOF)
-		return -EIO;
-	return 0;
+	/* "...: new program [id 9]" becomes "...: new program /bin/ls [id 9]" */
+	idp = exe && *exe ? strstr(line, " [id ") : NULL;
+	if (idp) {
+		*idp = '\0';
+		printf("%s %s [%s", line, exe, idp + 2);
+	} else {
+		fputs(line, stdout);
+	}
+	if (rule)
+		printf(" vetoed: killed (program matches '%s')", rule);
+	putchar('\n');
+	return ferror(stdout) || fflush(stdout) == EOF ? -EIO : 0;
+}
+
+/*
+ * Print @ev and veto it when its program matches a --kill-exec pattern
+ * (*@vetoed is then 1: it is kill-acked already, not to be acked again).
+ * Returns 0, or the negative errno of printing.
+ */
+static int handle_event(struct monitor *m, const struct procevent_event *ev,
+			int *vetoed)
+{
+	const char *exe = NULL, *rule = NULL;
+	char path[PATH_MAX];
+	int ret, r;
+
+	*vetoed = 0;
+	if (ev->type == PROCEVENT_FORK || ev->type == PROCEVENT_EXEC) {
+		exe = task_exe(ev->pid, path, sizeof(path)) ? "" : path;
+		if (ev->type == PROCEVENT_EXEC && *exe)
+			rule = veto_rule(m, exe);
+	}
+	ret = print_event(m, ev, exe, rule);
+	if (!rule)
+		return ret;
+	/* Vetoed: no ack delay, the task dies before its next instruction. */
+	r = procevent_ack_kill(m->fd, ev->id);
+	if (r == -ENOENT) {
+		ctl_err("event %llu was released before our veto (ack deadline passed or task killed)",
+			(unsigned long long)ev->id);
+	} else if (r < 0) {
+		/* Not held forever because of us: it is acked as usual. */
+		ctl_err("vetoing event %llu: %s", (unsigned long long)ev->id,
+			strerror(-r));
+		return ret;
+	}
+	*vetoed = 1;
+	return ret;
 }
 
 /* This handle's place in line, from its fdinfo; 0 when unknown. */
@@ -188,12 +317,11 @@ int ctl_monitor(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "exit", no_argument, NULL, 'e' },
 		{ "signal", no_argument, NULL, 's' },
-#ifdef PROCEVENT_FORK
 		{ "fork", no_argument, NULL, 'f' },
-#endif
-#ifdef PROCEVENT_EXEC
 		{ "exec", no_argument, NULL, 'x' },
-#endif
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "pidns", no_argument, NULL, 'P' },
+		{ "kill-exec", required_argument, NULL, 'k' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "ack-delay", required_argument, NULL, 'd' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -207,13 +335,14 @@ int ctl_monitor(int argc, char **argv)
 	struct monitor m = { .fd = -1 };
 	uint64_t count = 0, seen = 0, timeout_ns = 0;
 	int have_count = 0, have_timeout = 0, quiet = 0;
-	const char *pid_file = NULL;
+	const char *pid_file = NULL, *cgroup = NULL;
+	int pidns = 0;
 	uint32_t mask = 0;
 	struct sigaction sa;
 	sigset_t block, waitmask;
 	int c, ret, rc = CTL_EXIT_OK;
 
-	while ((c = getopt_long(argc, argv, "esfxjd:t:n:p:Tqh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "esfxc:Pk:jd:t:n:p:Tqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'e':
 			mask |= PROCEVENT_EXIT;
@@ -221,16 +350,37 @@ int ctl_monitor(int argc, char **argv)
 		case 's':
 			mask |= PROCEVENT_SIGNAL;
 			break;
-#ifdef PROCEVENT_FORK
 		case 'f':
 			mask |= PROCEVENT_FORK;
 			break;
-#endif
-#ifdef PROCEVENT_EXEC
 		case 'x':
 			mask |= PROCEVENT_EXEC;
 			break;
-#endif
+		case 'c':
+			cgroup = optarg;
+			break;
+		case 'P':
+			pidns = 1;
+			break;
+		case 'k': {
+			void *p;
+
+			if (!*optarg) {
+				ctl_err("monitor: empty --kill-exec pattern");
+				free(m.kill_exec);
+				return CTL_EXIT_USAGE;
+			}
+			p = realloc(m.kill_exec,
+				    (m.nkill_exec + 1) * sizeof(*m.kill_exec));
+			if (!p) {
+				free(m.kill_exec);
+				return ctl_fail("monitor", -ENOMEM);
+			}
+			m.kill_exec = p;
+			m.kill_exec[m.nkill_exec++] = optarg;
+			mask |= PROCEVENT_EXEC;
+			break;
+		}
 		case 'j':
 			m.json = 1;
 			break;
@@ -276,6 +426,10 @@ int ctl_monitor(int argc, char **argv)
 		fputs(monitor_usage, stderr);
 		return CTL_EXIT_USAGE;
 	}
+	if (cgroup && pidns) {
+		ctl_err("monitor: --cgroup and --pidns exclude each other");
+		return CTL_EXIT_USAGE;
+	}
 	if (!mask)
 		mask = PROCEVENT_ALL;
 
@@ -299,15 +453,41 @@ int ctl_monitor(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	m.fd = procevent_open(mask, O_NONBLOCK | O_CLOEXEC);
+	/*
+	 * Scope and deadline first, the mask last: from SET_MASK on, events
+	 * reach the handle, and none should arrive unscoped.
+	 */
+	m.fd = procevent_open(0, O_NONBLOCK | O_CLOEXEC);
 	if (m.fd < 0)
 		return ctl_fail(PROCEVENT_DEVICE, m.fd);
+	if (cgroup || pidns) {
+		ret = cgroup ? procevent_set_scope_cgroup(m.fd, cgroup) :
+			       procevent_set_scope_pidns(m.fd);
+		if (ret == -ENOTDIR && cgroup) {
+			ctl_err("monitor: --cgroup %s: not a directory of a cgroup v2 file system",
+				cgroup);
+			rc = CTL_EXIT_FAIL;
+			goto out;
+		} else if (ret < 0 && cgroup) {
+			ctl_err("monitor: --cgroup %s: %s", cgroup, strerror(-ret));
+			rc = CTL_EXIT_FAIL;
+			goto out;
+		} else if (ret < 0) {
+			rc = ctl_fail("setting the scope", ret);
+			goto out;
+		}
+	}
 	if (have_timeout) {
 		ret = procevent_set_timeout(m.fd, timeout_ns);
 		if (ret < 0) {
 			rc = ctl_fail("setting the ack timeout", ret);
 			goto out;
 		}
+	}
+	ret = procevent_set_mask(m.fd, mask);
+	if (ret < 0) {
+		rc = ctl_fail(PROCEVENT_DEVICE, ret);
+		goto out;
 	}
 	m.start_ns = mono_ns();
 	/*
@@ -333,6 +513,13 @@ int ctl_monitor(int argc, char **argv)
 		mask_text(mask, what, sizeof(what));
 		fprintf(stderr, "%s: subscribed to %s events as subscriber %u",
 			ctl_prog, what, position(m.fd));
+		if (cgroup)
+			fprintf(stderr, " for cgroup %s", cgroup);
+		else if (pidns)
+			fprintf(stderr, " for our pid namespace");
+		if (m.nkill_exec)
+			fprintf(stderr, ", vetoing %zu exec pattern%s",
+				m.nkill_exec, m.nkill_exec == 1 ? "" : "s");
 		if (m.ack_delay_ns)
 			fprintf(stderr, ", acking each after %llu ms",
 				(unsigned long long)(m.ack_delay_ns / 1000000));
@@ -380,10 +567,15 @@ int ctl_monitor(int argc, char **argv)
 				break;
 			}
 			for (i = 0; i < n; i++) {
+				int vetoed, r;
+
 				seen++;
-				ret = add_pending(&m, evs[i].id);
-				if (!ret)
-					ret = print_event(&m, &evs[i]);
+				ret = handle_event(&m, &evs[i], &vetoed);
+				if (!vetoed) {
+					r = add_pending(&m, evs[i].id);
+					if (!ret)
+						ret = r;
+				}
 				if (ret) {
 					rc = ctl_fail("printing events", ret);
 					goto out;
@@ -406,6 +598,7 @@ out:
 			ctl_prog, stop_signal == SIGINT ? "interrupted" : "terminated");
 	close(m.fd);
 	free(m.pend);
+	free(m.kill_exec);
 	if (pid_file)
 		unlink(pid_file);
 	return rc;

@@ -14,7 +14,8 @@ static const char status_usage[] =
 "usage: proceventctl status [--json]\n"
 "\n"
 "Show the tasks held right now, the event counters and the subscribers in\n"
-"the order events visit them (from /proc/procevent; needs root).\n"
+"the order events visit them, with their masks and scopes (all, cgroup,\n"
+"pidns), from /proc/procevent; needs root.\n"
 "\n"
 "options:\n"
 "  -j, --json   one JSON object instead of tables\n"
@@ -80,6 +81,12 @@ static void json_counters(const char *name, const struct procevent_counters *c)
 	       (unsigned long long)c->timedout, (unsigned long long)c->lost);
 }
 
+/* The scope /proc/procevent gives subscriber @i, "" if it says none. */
+static const char *scope_of(const struct procevent_status *st, unsigned int i)
+{
+	return st->subscribers_ext ? st->subscribers_ext[i].scope : "";
+}
+
 static void print_json(const struct procevent_status *st)
 {
 	unsigned int i;
@@ -98,11 +105,16 @@ static void print_json(const struct procevent_status *st)
 		       s->pos, (int)s->pid);
 		json_str(s->comm);
 		printf(",\"mask\":%u,\"waiting\":%u,\"received\":%u,"
-		       "\"acked\":%llu,\"timeouts\":%llu,\"timeout_ns\":%llu}",
+		       "\"acked\":%llu,\"timeouts\":%llu,\"timeout_ns\":%llu",
 		       s->mask, s->waiting, s->received,
 		       (unsigned long long)s->acked,
 		       (unsigned long long)s->timeouts,
 		       (unsigned long long)s->timeout_ns);
+		if (*scope_of(st, i)) {
+			printf(",\"scope\":");
+			json_str(scope_of(st, i));
+		}
+		putchar('}');
 	}
 	printf("]}\n");
 }
@@ -130,19 +142,21 @@ static void print_table(const struct procevent_status *st)
 		printf("no subscribers\n");
 		return;
 	}
-	printf("%-3s %7s %-16s %-12s %7s %8s %10s %8s %8s\n", "POS", "PID",
+	printf("%-3s %7s %-16s %-22s %7s %8s %10s %8s %8s  %s\n", "POS", "PID",
 	       "COMM", "MASK", "WAITING", "RECEIVED", "ACKED", "TIMEOUTS",
-	       "TIMEOUT");
+	       "TIMEOUT", "SCOPE");
 	for (i = 0; i < st->nr_subscribers; i++) {
 		const struct procevent_subscriber *s = &st->subscribers[i];
-		char mask[32], timeout[32];
+		const char *scope = scope_of(st, i);
+		char mask[64], timeout[32];
 
 		mask_text(s->mask, mask, sizeof(mask));
 		timeout_text(s->timeout_ns, timeout, sizeof(timeout));
-		printf("%-3u %7d %-16s %-12s %7u %8u %10llu %8llu %8s\n",
+		printf("%-3u %7d %-16s %-22s %7u %8u %10llu %8llu %8s  %s\n",
 		       s->pos, (int)s->pid, s->comm, mask, s->waiting,
 		       s->received, (unsigned long long)s->acked,
-		       (unsigned long long)s->timeouts, timeout);
+		       (unsigned long long)s->timeouts, timeout,
+		       *scope ? scope : "-");
 	}
 }
 
