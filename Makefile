@@ -106,9 +106,11 @@ DEPMOD := depmod $(if $(DESTDIR),-b $(DESTDIR))
 
 install: install-module install-tools install-headers install-data
 
+# A distribution kernel's signing key is not in its headers: the module is
+# installed unsigned (DKMS signs with its own key where that is set up).
 install-module: module
 	$(MAKE) -C $(KDIR) M=$(MODULE_OUT)/src INSTALL_MOD_PATH=$(DESTDIR) \
-		INSTALL_MOD_DIR=extra modules_install
+		INSTALL_MOD_DIR=extra CONFIG_MODULE_SIG_ALL= modules_install
 	$(DEPMOD) $(KREL)
 
 install-tools:
