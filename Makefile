@@ -10,6 +10,8 @@
 #   make tools            libprocevent, proceventctl and their tests, in
 #                         build/tools/ (tools/Makefile)
 #   make demo             watch a monitor hold processes in a VM
+#   make stress           load, faults, fuzzing, lifecycle and privilege
+#                         runs on every kernel, in QEMU (stress/run.sh)
 #   make check            everything, on every installed kernel, in QEMU
 #                         (selftests/vm/check.sh)
 #   make install          and more install targets: see "installing" below
@@ -59,6 +61,9 @@ check:
 demo:
 	@$(ROOT)/tools/demo/demo.sh
 
+stress:
+	$(ROOT)/stress/run.sh
+
 clean:
 	rm -rf $(ROOT)/build
 	-$(MAKE) -C $(ROOT)/selftests clean
@@ -66,7 +71,7 @@ clean:
 		$(MAKE) -C $(KDIR) M=$(ROOT) clean; \
 	fi
 
-.PHONY: all module selftests tools check demo clean
+.PHONY: all module selftests tools check demo stress clean
 
 # --- installing -------------------------------------------------------------
 #

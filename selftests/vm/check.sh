@@ -287,6 +287,15 @@ else
 	record FAIL debug-kernel-build
 fi
 
+# The short form of make stress (stress/run.sh --short): its cases count
+# with the others.
+section "stress (short)"
+if [[ ${#kernels[@]} -gt 0 ]]; then
+	"$root/stress/run.sh" --short "${kernels[@]}" || vm_failed=1
+	cat "$root/build/stress/cases-short" >>"$other" 2>/dev/null ||
+		record FAIL stress-short
+fi
+
 section "checkpatch"
 files=()
 for f in "$root"/module/*.c "$root"/module/*.h "$root"/uapi/linux/procevent.h; do
