@@ -63,7 +63,10 @@ TEST(type_names)
 {
 	EXPECT_STREQ("exit", procevent_type_name(PROCEVENT_EXIT));
 	EXPECT_STREQ("signal", procevent_type_name(PROCEVENT_SIGNAL));
+	EXPECT_STREQ("fork", procevent_type_name(PROCEVENT_FORK));
+	EXPECT_STREQ("exec", procevent_type_name(PROCEVENT_EXEC));
 	EXPECT_EQ(NULL, procevent_type_name(0));
+	EXPECT_EQ(NULL, procevent_type_name(0x10));
 	EXPECT_EQ(NULL, procevent_type_name(PROCEVENT_EXIT | PROCEVENT_SIGNAL));
 }
 
@@ -93,6 +96,48 @@ TEST(format_signal_event_as_text)
 	ev.si_code = 128;
 	procevent_format(&ev, buf, sizeof(buf), 0);
 	EXPECT_STREQ("signal pid 313 (worker) tgid 312 ppid 1 uid 1000: SIGUSR1 from the kernel (si_code 128) [id 17]", buf);
+}
+
+TEST(format_fork_and_exec_events_as_text)
+{
+	struct procevent_event ev = sample_event(PROCEVENT_FORK);
+	char buf[256];
+
+	ev.pid = ev.tgid = 313;
+	ev.ppid = 312;
+	procevent_format(&ev, buf, sizeof(buf), 0);
+	EXPECT_STREQ("fork pid 313 (worker) ppid 312 uid 1000: new process [id 17]", buf);
+	ev.type = PROCEVENT_EXEC;
+	strcpy(ev.comm, "sort");
+	procevent_format(&ev, buf, sizeof(buf), 0);
+	EXPECT_STREQ("exec pid 313 (sort) ppid 312 uid 1000: new program [id 17]", buf);
+}
+
+TEST(format_fork_and_exec_events_as_json)
+{
+	static const uint32_t types[] = { PROCEVENT_FORK, PROCEVENT_EXEC };
+	static const char *const names[] = { "fork", "exec" };
+	struct tt_json j;
+	char buf[1024];
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		struct procevent_event ev = sample_event(types[i]);
+
+		ev.ppid = 311;
+		procevent_format(&ev, buf, sizeof(buf), PROCEVENT_FORMAT_JSON);
+		ASSERT_EQ(0, tt_json_parse(buf, &j)) {
+			TH_LOG("not JSON: %s", buf);
+		}
+		EXPECT_STREQ(names[i], tt_json_get(&j, "type"));
+		EXPECT_STREQ("312", tt_json_get(&j, "pid"));
+		EXPECT_STREQ("311", tt_json_get(&j, "ppid"));
+		EXPECT_STREQ("worker", tt_json_get(&j, "comm"));
+		/* nothing decoded for these two */
+		EXPECT_EQ(NULL, tt_json_get(&j, "exit_code"));
+		EXPECT_EQ(NULL, tt_json_get(&j, "signal"));
+		EXPECT_EQ(17, j.n);
+	}
 }
 
 TEST(format_truncates_like_snprintf)
@@ -174,6 +219,35 @@ TEST(status_parse_reads_every_line)
 	EXPECT_STREQ("my mask=daemon", st->subscribers[1].comm);
 	EXPECT_EQ(3, st->subscribers[1].mask);
 	EXPECT_EQ(2, st->subscribers[1].acked);
+	procevent_status_free(st);
+}
+
+TEST(status_parse_reads_scopes_and_fork_exec_counters)
+{
+	static const char text[] =
+		"held: 0\n"
+		"events: type=exit raised=1 delivered=1 acked=1 withdrawn=0 timedout=0 lost=0\n"
+		"events: type=signal raised=2 delivered=2 acked=2 withdrawn=0 timedout=0 lost=0\n"
+		"events: type=fork raised=5 delivered=4 acked=4 withdrawn=0 timedout=0 lost=1\n"
+		"events: type=exec raised=7 delivered=6 acked=5 withdrawn=0 timedout=0 lost=0\n"
+		"subscriber: pos=1 pid=40 comm=a scope=x mask=0x4 waiting=0 received=0 acked=4 timeouts=0 timeout_ns=0 scope=cgroup\n"
+		"subscriber: pos=2 pid=41 comm=b mask=0x8 waiting=0 received=0 acked=5 timeouts=0 timeout_ns=0 scope=pidns\n"
+		"subscriber: pos=3 pid=42 comm=c mask=0x1 waiting=0 received=0 acked=1 timeouts=0 timeout_ns=0\n";
+	struct procevent_status *st;
+
+	ASSERT_EQ(0, procevent_status_parse(text, &st));
+	EXPECT_EQ(5, st->fork.raised);
+	EXPECT_EQ(1, st->fork.lost);
+	EXPECT_EQ(7, st->exec.raised);
+	EXPECT_EQ(5, st->exec.acked);
+	EXPECT_EQ(2, st->signal.raised);
+	ASSERT_EQ(3, st->nr_subscribers);
+	ASSERT_NE(NULL, st->subscribers_ext);
+	EXPECT_STREQ("a scope=x", st->subscribers[0].comm);
+	EXPECT_STREQ("cgroup", st->subscribers_ext[0].scope);
+	EXPECT_STREQ("pidns", st->subscribers_ext[1].scope);
+	EXPECT_STREQ("", st->subscribers_ext[2].scope);
+	EXPECT_EQ(8, st->subscribers[1].mask);
 	procevent_status_free(st);
 }
 
@@ -445,6 +519,262 @@ TEST(open_fails_with_enospc_when_every_slot_is_taken)
 		close(fds[i]);
 	fd = procevent_open(PROCEVENT_SIGNAL, O_CLOEXEC);
 	EXPECT_LE(0, fd);
+	close(fd);
+}
+
+/* --- scope and veto on the device ----------------------------------------- */
+
+/* This handle's "procevent-scope:" from fdinfo into @buf (32 bytes), or "" */
+static void fdinfo_scope(int fd, char *buf)
+{
+	char path[64], line[128];
+	FILE *f;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "procevent-scope: %31s", buf) == 1)
+			break;
+	fclose(f);
+}
+
+static int have_cgroup2(void)
+{
+	return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+}
+
+TEST(set_scope_rejects_bad_input)
+{
+	int fd, dir, closed;
+	char scope[32];
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_SIGNAL, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-EINVAL, procevent_set_scope(fd, 3, -1));
+	EXPECT_EQ(-EINVAL, procevent_set_scope(fd, 0xffffffffu, -1));
+	/* PIDNS takes no fd */
+	EXPECT_EQ(-EINVAL, procevent_set_scope(fd, PROCEVENT_SCOPE_PIDNS, 0));
+	/* a closed fd */
+	closed = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_LE(0, closed);
+	close(closed);
+	EXPECT_EQ(-EBADF, procevent_set_scope_cgroup_fd(fd, closed));
+	EXPECT_EQ(-EBADF, procevent_set_scope_cgroup_fd(fd, -1));
+	/* a directory, but not of a cgroup v2 file system */
+	dir = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_LE(0, dir);
+	EXPECT_EQ(-ENOTDIR, procevent_set_scope_cgroup_fd(fd, dir));
+	close(dir);
+	EXPECT_EQ(-ENOTDIR, procevent_set_scope_cgroup(fd, "/proc"));
+	/* not a directory at all, and no such path: from opening it */
+	EXPECT_EQ(-ENOTDIR, procevent_set_scope_cgroup(fd, "/proc/self/status"));
+	EXPECT_EQ(-ENOENT, procevent_set_scope_cgroup(fd, "/no/such/cgroup"));
+	EXPECT_EQ(-EINVAL, procevent_set_scope_cgroup(fd, ""));
+	if (have_cgroup2()) {
+		/* a file inside a cgroup directory is not the directory */
+		dir = open("/sys/fs/cgroup/cgroup.procs", O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, dir);
+		EXPECT_EQ(-ENOTDIR, procevent_set_scope_cgroup_fd(fd, dir));
+		close(dir);
+	}
+	/* Each failure left the scope as it was. */
+	fdinfo_scope(fd, scope);
+	EXPECT_STREQ("all", scope);
+	close(fd);
+}
+
+TEST(set_scope_takes_each_kind)
+{
+	char scope[32];
+	int fd;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_SIGNAL, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, procevent_set_scope_pidns(fd));
+	fdinfo_scope(fd, scope);
+	EXPECT_STREQ("pidns", scope);
+	if (have_cgroup2()) {
+		EXPECT_EQ(0, procevent_set_scope_cgroup(fd, "/sys/fs/cgroup"));
+		fdinfo_scope(fd, scope);
+		EXPECT_STREQ("cgroup", scope);
+	}
+	/* with SCOPE_ALL the fd is ignored */
+	EXPECT_EQ(0, procevent_set_scope(fd, PROCEVENT_SCOPE_ALL, 12345));
+	fdinfo_scope(fd, scope);
+	EXPECT_STREQ("all", scope);
+	EXPECT_EQ(0, procevent_set_scope_pidns(fd));
+	EXPECT_EQ(0, procevent_set_scope_all(fd));
+	fdinfo_scope(fd, scope);
+	EXPECT_STREQ("all", scope);
+	close(fd);
+}
+
+TEST(status_read_gives_the_scope)
+{
+	struct procevent_status *st;
+	unsigned int i, found = 0;
+	int fd;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_SIGNAL, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, procevent_set_scope_pidns(fd));
+	ASSERT_EQ(0, procevent_status_read(&st));
+	for (i = 0; i < st->nr_subscribers; i++) {
+		if (st->subscribers[i].pid != getpid())
+			continue;
+		found++;
+		EXPECT_STREQ("pidns", st->subscribers_ext[i].scope);
+	}
+	EXPECT_EQ(1, found);
+	procevent_status_free(st);
+	close(fd);
+}
+
+TEST(ack_kill_on_an_exit_event_is_einval_and_keeps_it)
+{
+	struct procevent_event ev;
+	uint64_t id;
+	pid_t child;
+	int fd, status;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_EXIT, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, child = tt_child_exit(3));
+	ASSERT_EQ(0, procevent_recv(fd, &ev, TT_WAIT_MS));
+	ASSERT_EQ(child, ev.pid);
+	EXPECT_EQ(-EINVAL, procevent_ack_kill(fd, ev.id));
+	id = ev.id;
+	EXPECT_EQ(-EINVAL, procevent_ack_kill_many(fd, &id, 1));
+	/* still received, still held */
+	EXPECT_EQ(0, waitpid(child, NULL, WNOHANG));
+	EXPECT_EQ(0, procevent_ack(fd, ev.id));
+	status = tt_wait(child, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 3);
+	/* no such event */
+	EXPECT_EQ(-ENOENT, procevent_ack_kill(fd, ev.id));
+	EXPECT_EQ(-ENOENT, procevent_ack_kill(fd, ~0ULL));
+	close(fd);
+}
+
+TEST(ack_records_rejects_unknown_flags_and_reserved)
+{
+	struct procevent_ack acks[2];
+	struct procevent_event ev;
+	pid_t child;
+	int fd, status;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_EXIT, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, child = tt_child_exit(0));
+	ASSERT_EQ(0, procevent_recv(fd, &ev, TT_WAIT_MS));
+	memset(acks, 0, sizeof(acks));
+	acks[0].id = ev.id;
+	acks[0].flags = 0x2;
+	EXPECT_EQ(-EINVAL, procevent_ack_records(fd, acks, 1));
+	acks[0].flags = 0;
+	acks[0].reserved = 1;
+	EXPECT_EQ(-EINVAL, procevent_ack_records(fd, acks, 1));
+	EXPECT_EQ(-EINVAL, procevent_ack_records(fd, NULL, 1));
+	EXPECT_EQ(0, procevent_ack_records(fd, acks, 0));
+	EXPECT_EQ(0, waitpid(child, NULL, WNOHANG));
+	acks[0].reserved = 0;
+	EXPECT_EQ(1, procevent_ack_records(fd, acks, 1));
+	status = tt_wait(child, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status));
+	close(fd);
+}
+
+/* Children that would exit 0 if they ever ran an instruction of their own. */
+static int recv_fork_events(int fd, pid_t *kids, int n, uint64_t *ids)
+{
+	struct procevent_event ev;
+	int i, got = 0;
+
+	for (i = 0; i < n; i++)
+		kids[i] = tt_child_exit(0);
+	while (got < n) {
+		if (procevent_recv(fd, &ev, TT_WAIT_MS))
+			return got;
+		if (ev.type != PROCEVENT_FORK) {
+			procevent_ack(fd, ev.id);
+			continue;
+		}
+		for (i = 0; i < n; i++)
+			if (ev.pid == kids[i])
+				ids[i] = ev.id;
+		got++;
+	}
+	return got;
+}
+
+TEST(ack_kill_many_kills_the_held_children)
+{
+	pid_t kids[3];
+	uint64_t ids[3];
+	int fd, i, status;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_FORK, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(3, recv_fork_events(fd, kids, 3, ids));
+	/* one alone, then two in one write */
+	EXPECT_EQ(0, procevent_ack_kill(fd, ids[0]));
+	EXPECT_EQ(2, procevent_ack_kill_many(fd, ids + 1, 2));
+	for (i = 0; i < 3; i++) {
+		status = tt_wait(kids[i], TT_WAIT_MS);
+		EXPECT_TRUE(status >= 0 && WIFSIGNALED(status) &&
+			    WTERMSIG(status) == SIGKILL) {
+			TH_LOG("child %d: status 0x%x", i, status);
+		}
+	}
+	EXPECT_EQ(-ENOENT, procevent_ack_kill_many(fd, ids, 3));
+	close(fd);
+}
+
+static int kill_first(int fd, const struct procevent_event *ev, void *arg)
+{
+	pid_t *victim = arg;
+
+	(void)fd;
+	return ev->pid == *victim ? PROCEVENT_KILL : PROCEVENT_ACK;
+}
+
+TEST(dispatch_kill_vetoes_the_event)
+{
+	struct pollfd pfd;
+	pid_t victim, spared;
+	int fd, status, handled = 0;
+	int64_t end;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_FORK, O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, victim = tt_child_exit(0));
+	ASSERT_LT(0, spared = tt_child_exit(0));
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	end = tt_ms() + TT_WAIT_MS;
+	while (handled < 2 && tt_ms() < end) {
+		int n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = procevent_dispatch(fd, kill_first, &victim, 0);
+		ASSERT_LE(0, n);
+		handled += n;
+	}
+	status = tt_wait(victim, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	status = tt_wait(spared, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(fd);
 }
 

@@ -2,14 +2,18 @@
 /*
  * proceventctl: help and usage errors, monitor's JSON against the event
  * the kernel gives a second subscriber, --count, SIGTERM during a hold,
- * status's subscriber order, and the messages and exit codes for a
- * missing module, a caller without privilege and no free slot.
+ * fork and exec lines, the --kill-exec veto, --cgroup and --pidns scopes,
+ * status's subscriber order and scopes, and the messages and exit codes
+ * for a missing module, a caller without privilege and no free slot.
  */
 #include "tools_test.h"
 
 #include <grp.h>
+#include <sched.h>
 #include <linux/capability.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 
 #include "kselftest_harness.h"
@@ -25,6 +29,14 @@
 #define EXIT_PERM	4
 #define EXIT_BUSY	5
 
+/* 1 when @path is the root of a cgroup v2 mount, 0 otherwise. */
+static int statfs_is_cgroup2(const char *path)
+{
+	struct statfs sf;
+
+	return !statfs(path, &sf) && sf.f_type == 0x63677270 /* CGROUP2_SUPER_MAGIC */;
+}
+
 static int count_lines(const char *s)
 {
 	int n = 0;
@@ -39,7 +51,8 @@ static int count_lines(const char *s)
  * once SET_MASK has returned (the subscriber list shows it a moment before
  * its probes are in place).
  */
-static int start_monitor(struct tt_proc *p, const char *const *args)
+static int start_monitor_setup(struct tt_proc *p, const char *const *args,
+			       void (*setup)(void))
 {
 	const char *argv[32];
 	char pidfile[64];
@@ -54,7 +67,7 @@ static int start_monitor(struct tt_proc *p, const char *const *args)
 	argv[i++] = "--pid-file";
 	argv[i++] = pidfile;
 	argv[i] = NULL;
-	if (tt_spawn(p, argv, NULL))
+	if (tt_spawn(p, argv, setup))
 		return -1;
 	end = tt_ms() + TT_WAIT_MS;
 	while (access(pidfile, F_OK)) {
@@ -63,6 +76,11 @@ static int start_monitor(struct tt_proc *p, const char *const *args)
 		usleep(2000);
 	}
 	return 0;
+}
+
+static int start_monitor(struct tt_proc *p, const char *const *args)
+{
+	return start_monitor_setup(p, args, NULL);
 }
 
 static void stop_monitor(struct tt_proc *p)
@@ -101,6 +119,12 @@ TEST(help_for_every_command)
 		EXPECT_EQ(0, p.err_len);
 	}
 	EXPECT_NE(NULL, strstr(p.out, "--ack-delay"));
+	EXPECT_EQ(0, tt_run(&p, h1, NULL, TT_WAIT_MS));
+	EXPECT_NE(NULL, strstr(p.out, "--fork"));
+	EXPECT_NE(NULL, strstr(p.out, "--exec"));
+	EXPECT_NE(NULL, strstr(p.out, "--cgroup PATH"));
+	EXPECT_NE(NULL, strstr(p.out, "--pidns"));
+	EXPECT_NE(NULL, strstr(p.out, "--kill-exec PATTERN"));
 }
 
 TEST(usage_errors_exit_2)
@@ -111,7 +135,12 @@ TEST(usage_errors_exit_2)
 	static const char *const a3[] = { "monitor", "--count", "0", NULL };
 	static const char *const a4[] = { "monitor", "--bogus", NULL };
 	static const char *const a5[] = { "status", "extra", NULL };
-	const char *const *cmds[] = { a0, a1, a2, a3, a4, a5 };
+	static const char *const a6[] = {
+		"monitor", "--cgroup", "/sys/fs/cgroup", "--pidns", NULL
+	};
+	static const char *const a7[] = { "monitor", "--kill-exec", "", NULL };
+	static const char *const a8[] = { "monitor", "--cgroup", NULL };
+	const char *const *cmds[] = { a0, a1, a2, a3, a4, a5, a6, a7, a8 };
 	struct tt_proc p;
 	size_t i;
 
@@ -395,6 +424,395 @@ TEST(status_lists_subscribers_in_order)
 	stop_monitor(&mon);
 	close(fd1);
 	close(fd2);
+}
+
+/* --- fork, exec, veto and scopes ------------------------------------------ */
+
+/* A fresh directory under /tmp for program copies and markers. */
+static int make_workdir(char *dir, size_t len)
+{
+	snprintf(dir, len, "/tmp/pe.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/*
+ * Wait until the monitor's stdout has a line containing @needle; copy that
+ * line (without its newline) to @line.  1 when found within @ms.
+ */
+static int wait_for_line(struct tt_proc *p, const char *needle, char *line,
+			 size_t len, int ms)
+{
+	int64_t end = tt_ms() + ms;
+
+	for (;;) {
+		const char *hit, *start, *nl;
+
+		tt_drain(p);
+		hit = strstr(p->out, needle);
+		if (hit) {
+			start = hit;
+			while (start > p->out && start[-1] != '\n')
+				start--;
+			nl = strchr(hit, '\n');
+			if (nl) {
+				size_t n = (size_t)(nl - start);
+
+				if (n >= len)
+					n = len - 1;
+				memcpy(line, start, n);
+				line[n] = '\0';
+				return 1;
+			}
+		}
+		if (tt_ms() >= end)
+			return 0;
+		usleep(2000);
+	}
+}
+
+static void self_exe(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+TEST(monitor_fork_line_names_the_child_and_its_program)
+{
+	static const char *const args[] = { "monitor", "--fork", "--quiet", NULL };
+	char want[4200], line[4096], exe[4096];
+	struct tt_proc mon;
+	pid_t child;
+	int status;
+
+	NEED_DEVICE();
+	self_exe(exe, sizeof(exe));
+	ASSERT_EQ(0, start_monitor(&mon, args));
+	child = tt_child_exit(6);
+	ASSERT_LT(0, child);
+	snprintf(want, sizeof(want), "fork pid %d (", (int)child);
+	EXPECT_EQ(1, wait_for_line(&mon, want, line, sizeof(line), TT_WAIT_MS)) {
+		TH_LOG("no \"%s\" in: %s", want, mon.out);
+	}
+	snprintf(want, sizeof(want), ") ppid %d uid 0: new process %s [id ",
+		 (int)getpid(), exe);
+	EXPECT_NE(NULL, strstr(line, want)) {
+		TH_LOG("no \"%s\" in: %s", want, line);
+	}
+	status = tt_wait(child, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 6);
+	stop_monitor(&mon);
+}
+
+TEST(monitor_exec_json_names_the_new_program)
+{
+	static const char *const args[] = {
+		"monitor", "--exec", "--json", "--quiet", NULL
+	};
+	char dir[64], prog[128], marker[128], want[64], line[4096];
+	struct tt_proc mon;
+	struct tt_json j;
+	pid_t child;
+	int status;
+
+	NEED_DEVICE();
+	ASSERT_EQ(0, make_workdir(dir, sizeof(dir)));
+	snprintf(prog, sizeof(prog), "%s/newprog", dir);
+	snprintf(marker, sizeof(marker), "%s/newprog.ran", dir);
+	ASSERT_EQ(0, tt_copy_self(prog));
+	ASSERT_EQ(0, start_monitor(&mon, args));
+	child = tt_run_marker(prog, marker, NULL);
+	ASSERT_LT(0, child);
+	snprintf(want, sizeof(want), ",\"pid\":%d,", (int)child);
+	ASSERT_EQ(1, wait_for_line(&mon, want, line, sizeof(line), TT_WAIT_MS)) {
+		TH_LOG("no \"%s\" in: %s", want, mon.out);
+	}
+	ASSERT_EQ(0, tt_json_parse(line, &j)) {
+		TH_LOG("not a JSON object: %s", line);
+	}
+	EXPECT_STREQ("exec", tt_json_get(&j, "type") ?: "(missing)");
+	EXPECT_STREQ(prog, tt_json_get(&j, "exe") ?: "(missing)");
+	EXPECT_STREQ("newprog", tt_json_get(&j, "comm") ?: "(missing)");
+	snprintf(want, sizeof(want), "%d", (int)getpid());
+	EXPECT_STREQ(want, tt_json_get(&j, "ppid") ?: "(missing)");
+	EXPECT_EQ(NULL, tt_json_get(&j, "vetoed"));
+	status = tt_wait(child, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_TRUE(exists(marker));
+	stop_monitor(&mon);
+}
+
+TEST(monitor_kill_exec_vetoes_only_a_matching_program)
+{
+	static const char *const args[] = {
+		"monitor", "--kill-exec", "*/victim", "--quiet", NULL
+	};
+	char dir[64], victim[128], bystander[128], mv[128], mb[128];
+	char want[256], line[4096];
+	struct tt_proc mon;
+	pid_t v, b;
+	int status;
+
+	NEED_DEVICE();
+	ASSERT_EQ(0, make_workdir(dir, sizeof(dir)));
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	snprintf(bystander, sizeof(bystander), "%s/bystander", dir);
+	snprintf(mv, sizeof(mv), "%s/victim.ran", dir);
+	snprintf(mb, sizeof(mb), "%s/bystander.ran", dir);
+	ASSERT_EQ(0, tt_copy_self(victim));
+	ASSERT_EQ(0, tt_copy_self(bystander));
+	ASSERT_EQ(0, start_monitor(&mon, args));
+
+	v = tt_run_marker(victim, mv, NULL);
+	ASSERT_LT(0, v);
+	status = tt_wait(v, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFSIGNALED(status) &&
+		    WTERMSIG(status) == SIGKILL) {
+		TH_LOG("victim: status 0x%x, monitor: %s%s", status, mon.out,
+		       mon.err);
+	}
+	EXPECT_FALSE(exists(mv));
+	snprintf(want, sizeof(want), "exec pid %d (victim) ", (int)v);
+	EXPECT_EQ(1, wait_for_line(&mon, want, line, sizeof(line), TT_WAIT_MS));
+	snprintf(want, sizeof(want),
+		 ": new program %s [id ", victim);
+	EXPECT_NE(NULL, strstr(line, want)) {
+		TH_LOG("line: %s", line);
+	}
+	EXPECT_NE(NULL, strstr(line, "] vetoed: killed (program matches '*/victim')")) {
+		TH_LOG("line: %s", line);
+	}
+
+	b = tt_run_marker(bystander, mb, NULL);
+	ASSERT_LT(0, b);
+	status = tt_wait(b, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		TH_LOG("bystander: status 0x%x", status);
+	}
+	EXPECT_TRUE(exists(mb));
+	snprintf(want, sizeof(want), "exec pid %d (bystander) ", (int)b);
+	EXPECT_EQ(1, wait_for_line(&mon, want, line, sizeof(line), TT_WAIT_MS));
+	EXPECT_EQ(NULL, strstr(line, "vetoed"));
+	stop_monitor(&mon);
+	EXPECT_EQ(0, mon.err_len) {
+		TH_LOG("stderr: %s", mon.err);
+	}
+}
+
+TEST(monitor_cgroup_shows_only_the_subtree)
+{
+	const char *const args[] = {
+		"monitor", "--exec", "--json", "--quiet", "--cgroup", NULL, NULL
+	};
+	char dir[64], in[128], out[128], min[128], mout[128];
+	char cg[128], inner[160], want[64], line[4096], ino[32];
+	const char *argv[8];
+	struct tt_proc mon;
+	struct tt_json j;
+	struct stat sb;
+	pid_t pi, po;
+	int status, i;
+
+	NEED_DEVICE();
+	if (statfs_is_cgroup2("/sys/fs/cgroup") != 1)
+		SKIP(return, "no cgroup v2 file system on /sys/fs/cgroup");
+	ASSERT_EQ(0, make_workdir(dir, sizeof(dir)));
+	snprintf(in, sizeof(in), "%s/inside", dir);
+	snprintf(out, sizeof(out), "%s/outside", dir);
+	snprintf(min, sizeof(min), "%s/inside.ran", dir);
+	snprintf(mout, sizeof(mout), "%s/outside.ran", dir);
+	ASSERT_EQ(0, tt_copy_self(in));
+	ASSERT_EQ(0, tt_copy_self(out));
+	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/pe_tools.%d", (int)getpid());
+	snprintf(inner, sizeof(inner), "%s/inner", cg);
+	ASSERT_EQ(0, mkdir(cg, 0755));
+	ASSERT_EQ(0, mkdir(inner, 0755));
+	ASSERT_EQ(0, stat(inner, &sb));
+
+	memcpy(argv, args, sizeof(args));
+	argv[5] = cg;
+	ASSERT_EQ(0, start_monitor(&mon, argv));
+	/* Outside first: were it shown, its line would come before the inside one. */
+	po = tt_run_marker(out, mout, NULL);
+	ASSERT_LT(0, po);
+	status = tt_wait(po, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	pi = tt_run_marker(in, min, inner);
+	ASSERT_LT(0, pi);
+	status = tt_wait(pi, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		TH_LOG("inside: status 0x%x", status);
+	}
+	EXPECT_TRUE(exists(min));
+	EXPECT_TRUE(exists(mout));
+
+	snprintf(want, sizeof(want), ",\"pid\":%d,", (int)pi);
+	EXPECT_EQ(1, wait_for_line(&mon, want, line, sizeof(line), TT_WAIT_MS)) {
+		TH_LOG("no \"%s\" in: %s", want, mon.out);
+	}
+	EXPECT_EQ(0, tt_json_parse(line, &j));
+	EXPECT_STREQ(in, tt_json_get(&j, "exe") ?: "(missing)");
+	snprintf(ino, sizeof(ino), "%llu", (unsigned long long)sb.st_ino);
+	EXPECT_STREQ(ino, tt_json_get(&j, "cgroup_id") ?: "(missing)");
+	stop_monitor(&mon);
+	EXPECT_EQ(1, count_lines(mon.out)) {
+		TH_LOG("monitor output: %s", mon.out);
+	}
+	EXPECT_EQ(NULL, strstr(mon.out, out));
+
+	/* The cgroup empties once its task is reaped; give it a moment. */
+	for (i = 0; i < 100 && rmdir(inner); i++)
+		usleep(10000);
+	rmdir(cg);
+}
+
+TEST(monitor_cgroup_that_is_not_a_cgroup_fails)
+{
+	static const char *const a1[] = { "monitor", "--cgroup", "/tmp", NULL };
+	static const char *const a2[] = {
+		"monitor", "--cgroup", "/sys/fs/cgroup/no-such-cgroup", NULL
+	};
+	struct tt_proc p;
+
+	NEED_DEVICE();
+	EXPECT_EQ(1, tt_run(&p, a1, NULL, TT_WAIT_MS));
+	EXPECT_STREQ("proceventctl: monitor: --cgroup /tmp: not a directory of a cgroup v2 file system\n",
+		     p.err);
+	EXPECT_EQ(1, tt_run(&p, a2, NULL, TT_WAIT_MS));
+	EXPECT_STREQ("proceventctl: monitor: --cgroup /sys/fs/cgroup/no-such-cgroup: No such file or directory\n",
+		     p.err);
+}
+
+/* Run in the monitor's child: its own mount namespace and /proc. */
+static void own_proc(void)
+{
+	if (unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("proc", "/proc", "proc", 0, NULL))
+		_exit(98);
+}
+
+TEST(monitor_pidns_shows_pids_of_its_namespace)
+{
+	static const char *const args[] = {
+		"monitor", "--exec", "--pidns", "--json", "--quiet", NULL
+	};
+	char dir[64], in[128], out[128], min[128], mout[128];
+	char want[64], line[4096], c;
+	int go[2], rep[2], status;
+	struct tt_proc mon;
+	struct tt_json j;
+	pid_t helper, pi, nspid = 0;
+
+	NEED_DEVICE();
+	ASSERT_EQ(0, make_workdir(dir, sizeof(dir)));
+	snprintf(in, sizeof(in), "%s/inside", dir);
+	snprintf(out, sizeof(out), "%s/outside", dir);
+	snprintf(min, sizeof(min), "%s/inside.ran", dir);
+	snprintf(mout, sizeof(mout), "%s/outside.ran", dir);
+	ASSERT_EQ(0, tt_copy_self(in));
+	ASSERT_EQ(0, tt_copy_self(out));
+	ASSERT_EQ(0, pipe(go));
+	ASSERT_EQ(0, pipe(rep));
+
+	/* Forked before the new namespace: it stays outside. */
+	helper = fork();
+	ASSERT_LE(0, helper);
+	if (helper == 0) {
+		char env[200];
+		char *argv[] = { out, NULL }, *envp[] = { env, NULL };
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(96);
+		snprintf(env, sizeof(env), "TT_MARKER=%s", mout);
+		execve(out, argv, envp);
+		_exit(127);
+	}
+	close(go[0]);
+	/*
+	 * The monitor becomes pid 1 of a new pid namespace (with a /proc of
+	 * its own to read exe from); children forked from now on are in it.
+	 */
+	if (unshare(CLONE_NEWPID)) {
+		kill(helper, SIGKILL);
+		waitpid(helper, NULL, 0);
+		SKIP(return, "unshare(CLONE_NEWPID): %s", strerror(errno));
+	}
+	ASSERT_EQ(0, start_monitor_setup(&mon, args, own_proc)) {
+		tt_finish(&mon, 1000);
+		TH_LOG("monitor: %s", mon.err);
+		kill(helper, SIGKILL);
+	}
+
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	status = tt_wait(helper, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_TRUE(exists(mout));
+
+	pi = fork();
+	ASSERT_LE(0, pi);
+	if (pi == 0) {
+		pid_t me = getpid();
+		char env[200];
+		char *argv[] = { in, NULL }, *envp[] = { env, NULL };
+
+		if (write(rep[1], &me, sizeof(me)) != sizeof(me))
+			_exit(96);
+		snprintf(env, sizeof(env), "TT_MARKER=%s", min);
+		execve(in, argv, envp);
+		_exit(127);
+	}
+	ASSERT_EQ(sizeof(nspid), read(rep[0], &nspid, sizeof(nspid)));
+	EXPECT_NE(pi, nspid);
+	status = tt_wait(pi, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_TRUE(exists(min));
+
+	snprintf(want, sizeof(want), ",\"pid\":%d,", (int)nspid);
+	EXPECT_EQ(1, wait_for_line(&mon, want, line, sizeof(line), TT_WAIT_MS)) {
+		TH_LOG("no \"%s\" in: %s", want, mon.out);
+	}
+	EXPECT_EQ(0, tt_json_parse(line, &j));
+	EXPECT_STREQ("exec", tt_json_get(&j, "type") ?: "(missing)");
+	EXPECT_STREQ(in, tt_json_get(&j, "exe") ?: "(missing)");
+	stop_monitor(&mon);
+	EXPECT_EQ(1, count_lines(mon.out)) {
+		TH_LOG("monitor output: %s", mon.out);
+	}
+	EXPECT_EQ(NULL, strstr(mon.out, out));
+}
+
+TEST(status_shows_each_subscribers_scope)
+{
+	static const char *const sjson[] = { "status", "--json", NULL };
+	static const char *const stable[] = { "status", NULL };
+	struct tt_proc st;
+	char want[256];
+	int fd;
+
+	NEED_DEVICE();
+	fd = procevent_open(0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, procevent_set_scope_pidns(fd));
+	ASSERT_EQ(0, procevent_set_mask(fd, PROCEVENT_SIGNAL));
+	ASSERT_EQ(0, tt_run(&st, sjson, NULL, TT_WAIT_MS));
+	snprintf(want, sizeof(want), "\"pid\":%d,", (int)getpid());
+	EXPECT_NE(NULL, strstr(st.out, want));
+	EXPECT_NE(NULL, strstr(st.out, "\"timeout_ns\":0,\"scope\":\"pidns\"}")) {
+		TH_LOG("status --json: %s", st.out);
+	}
+	ASSERT_EQ(0, tt_run(&st, stable, NULL, TT_WAIT_MS));
+	EXPECT_NE(NULL, strstr(st.out, " TIMEOUT  SCOPE\n"));
+	EXPECT_NE(NULL, strstr(st.out, "none  pidns\n")) {
+		TH_LOG("status: %s", st.out);
+	}
+	close(fd);
 }
 
 /* --- the three failures a newcomer meets --------------------------------- */

@@ -2,8 +2,9 @@
 /*
  * Helpers for the libprocevent and proceventctl tests: clocks, children
  * that exit when told to, running proceventctl with its output captured,
- * waiting for a subscriber to appear in /proc/procevent, and a small
- * strict parser for the flat JSON objects the tools print.
+ * waiting for a subscriber to appear in /proc/procevent, copies of the
+ * test program that serve as exec targets, and a small strict parser for
+ * the flat JSON objects the tools print.
  *
  * A test that subscribes must ack (or close) before it waits for a child:
  * the child's exit is held until then.  Every wait here is bounded.
@@ -99,6 +100,85 @@ static inline int tt_wait_subscriber(pid_t pid, int ms,
 		usleep(5000);
 	} while (tt_ms() < end);
 	return 0;
+}
+
+/* --- programs to exec ------------------------------------------------------ */
+
+/*
+ * A copy of the test program started with TT_MARKER=<file> in its
+ * environment is a tiny workload: before main() it writes "ran" to
+ * <file> and exits 0.  A veto shows as a marker never written.
+ */
+__attribute__((constructor)) static void tt_marker_mode(void)
+{
+	const char *marker = getenv("TT_MARKER");
+	int fd;
+
+	if (!marker)
+		return;
+	fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	_exit(fd >= 0 && write(fd, "ran\n", 4) == 4 ? 0 : 1);
+}
+
+/* Copy the running test program to @dst (mode 0755); 0 or -errno. */
+static inline int tt_copy_self(const char *dst)
+{
+	char buf[65536];
+	int in, out, ret = 0;
+	ssize_t n;
+
+	in = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (out < 0) {
+		ret = -errno;
+		close(in);
+		return ret;
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0) {
+		if (write(out, buf, (size_t)n) != n) {
+			ret = -EIO;
+			break;
+		}
+	}
+	if (n < 0)
+		ret = -errno;
+	close(in);
+	if (close(out) && !ret)
+		ret = -errno;
+	return ret;
+}
+
+/*
+ * Fork a child that execs @prog (a tt_copy_self() copy) in marker mode,
+ * writing @marker.  With @cgroup set, the child first moves itself into
+ * that cgroup v2 directory (exit 97 if it cannot).
+ */
+static inline pid_t tt_run_marker(const char *prog, const char *marker,
+				  const char *cgroup)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char env[4200], procs[4200];
+		char *argv[] = { (char *)prog, NULL };
+		char *envp[] = { env, NULL };
+
+		if (cgroup) {
+			int fd;
+
+			snprintf(procs, sizeof(procs), "%s/cgroup.procs", cgroup);
+			fd = open(procs, O_WRONLY);
+			if (fd < 0 || write(fd, "0", 1) != 1)
+				_exit(97);
+			close(fd);
+		}
+		snprintf(env, sizeof(env), "TT_MARKER=%s", marker);
+		execve(prog, argv, envp);
+		_exit(127);
+	}
+	return pid;
 }
 
 /* --- running proceventctl ------------------------------------------------ */
