@@ -22,7 +22,7 @@ static const char usage[] =
 "Watch and acknowledge procevent process events (/dev/procevent).\n"
 "\n"
 "commands:\n"
-"  monitor   subscribe, print each event, acknowledge it\n"
+"  monitor   subscribe, print each event, acknowledge (or veto) it\n"
 "  status    subscribers, held tasks and counters (/proc/procevent)\n"
 "  help [command]\n"
 "\n"
