@@ -53,6 +53,7 @@ struct rec {
 	uint32_t inc, type;
 	int32_t tgid;
 	volatile int32_t ack;	/* ACK_NONE, 0 or -errno */
+	volatile int32_t valid;	/* written last: a kill can land mid-record */
 };
 
 struct shm {
@@ -82,6 +83,7 @@ static struct rec *rec_new(int inc, const struct procevent_event *ev)
 	r->inc = inc;
 	r->ack = ACK_NONE;
 	r->t_recv = pe_now();
+	__atomic_store_n(&r->valid, 1, __ATOMIC_RELEASE);
 	return r;
 }
 
@@ -226,6 +228,11 @@ static long check_records(long n, long *events, long *ack_errors)
 {
 	long i, j, bad = 0;
 
+	/* Drop slots a kill left unwritten. */
+	for (i = j = 0; i < n; i++)
+		if (shm->rec[i].valid)
+			shm->rec[j++] = shm->rec[i];
+	n = j;
 	qsort(shm->rec, n, sizeof(shm->rec[0]), cmp_rec);
 	*events = 0;
 	*ack_errors = 0;

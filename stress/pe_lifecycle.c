@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Lifecycle: 100 cycles (6 in the short run) of
+ * Lifecycle: 100 cycles (4 in the short run) of
  *   insmod -> subscribe two handles -> traffic -> rmmod refused while a
  *   handle is open -> close -> rmmod
  * while two workload processes keep forking, signalling and exec'ing the
@@ -93,7 +93,7 @@ static int unload(void)
 int main(void)
 {
 	const char *ko = getenv("PROCEVENT_KO");
-	int cycles = pe_short() ? 6 : 100, i, j, r;
+	int cycles = pe_short() ? 4 : 100, i, j, r;
 	int c_load = 0, c_traffic = 0, c_busy = 0, c_release = 0, c_unload = 0;
 	int traffic_ms = 100;
 	struct pe_wl *wl[2];

@@ -136,7 +136,7 @@ static long long fdinfo_val(int fd, const char *key)
 
 int main(void)
 {
-	int seconds = pe_short() ? 10 : 60;
+	int seconds = pe_short() ? 8 : 60;
 	struct pe_counters before, after;
 	struct pe_tstats d[PE_NTYPES], tot;
 	long long recv = 0, ok = 0, enoent = 0, other = 0;

@@ -3,18 +3,20 @@
 #
 # procevent under load, faults and hostile input, in QEMU (TCG).
 #
-#   stress/run.sh [--short] [KVER...]
+#   stress/run.sh [--short | --table] [KVER...]
 #
 # For each kernel (default: every installed generic amd64 kernel with
 # headers, as make check picks them, plus the debug kernel when the VM
 # runner has one) two boots of selftests/vm/run.sh:
 #   1. 1 GB: pe_priv, pe_load (stress-ng, copied into the initramfs with
 #      its libraries), pe_faults, pe_hold, pe_fuzz, pe_lifecycle;
-#   2. 256 MB: pe_mem (memory pressure, pool resized under it).
+#   2. 256 MB: pe_mem (memory pressure, pool resized under it), not in
+#      the short form.
 # Each TAP result is a test case, "stress-vm-R" fails on any console
 # splat, taint or timeout.  The figures ("PE-FIG key value" lines) of all
 # kernels become build/stress/table.md, the table of README.md's
-# Robustness section.  --short is the quick form make check runs.
+# Robustness section.  --short is the quick form make check runs; --table
+# only rebuilds the table from the consoles of the last run.
 #
 # Environment: PROCEVENT_VM_TIMEOUT (default 1200, short 400) per boot;
 # PE_STRESS_DEBUG=0 skips the debug kernel.
@@ -24,10 +26,11 @@ set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 scale=full
-if [[ ${1:-} == --short ]]; then
-	scale=short
-	shift
-fi
+table_only=0
+case ${1:-} in
+--short) scale=short; shift ;;
+--table) table_only=1; shift ;;
+esac
 out=$root/build/stress
 bin=$out/bin
 sroot=$out/root
@@ -47,14 +50,16 @@ if [[ ${#kernels[@]} -eq 0 ]]; then
 	mapfile -t kernels < <(printf '%s\n' "${kernels[@]}" | sort -V)
 fi
 
-if [[ $scale == full ]]; then
+if [[ $scale == full && $table_only == 0 ]]; then
 	"$root/scripts/deps.sh" || exit 2
 fi
-make -s -C "$root/stress" OUTPUT="$bin" || exit 2
+[[ $table_only == 1 ]] || make -s -C "$root/stress" OUTPUT="$bin" || exit 2
 
 # stress-ng is dynamic: give it its loader and libraries in the initramfs.
-rm -rf "$sroot"
-if [[ -x /usr/bin/stress-ng ]]; then
+[[ $table_only == 1 ]] || rm -rf "$sroot"
+if [[ $table_only == 1 ]]; then
+	:
+elif [[ -x /usr/bin/stress-ng ]]; then
 	mkdir -p "$sroot/usr/bin"
 	cp /usr/bin/stress-ng "$sroot/usr/bin/"
 	for lib in $(ldd /usr/bin/stress-ng | awk '/=>/ { print $3 } /^\t\// { print $1 }'); do
@@ -69,7 +74,7 @@ fi
 empty=$out/empty
 mkdir -p "$empty"
 cases=$out/cases-$scale
-: >"$cases"
+[[ $table_only == 1 ]] || : >"$cases"
 rc=0
 timeout=${PROCEVENT_VM_TIMEOUT:-$([[ $scale == short ]] && echo 400 || echo 1200)}
 
@@ -94,22 +99,29 @@ boot() {
 all="pe_priv pe_load pe_faults pe_hold pe_fuzz pe_lifecycle"
 names=()
 for k in "${kernels[@]}"; do
+	names+=("$k")
+	[[ $table_only == 1 ]] && continue
 	echo "=== stress ($scale) on $k"
 	boot "$k" "$out/$k" "$all" 1G "$k"
 	ko=$out/$k/module/procevent.ko
-	if [[ -f $ko ]]; then
+	if [[ $scale == short ]]; then
+		:	# memory pressure only in the full run
+	elif [[ -f $ko ]]; then
 		boot "$k" "$out/$k-mem" "pe_mem" 256M --ko "$ko" "$k"
 	else
 		echo "FAIL $k/stress/pe_mem/(no module)" >>"$cases"
 	fi
-	names+=("$k")
 done
 
 # The debug kernel (KASAN, lockdep, kmemleak) of scripts/debug-kernel.sh,
 # when it builds: the fuzzer, the privilege and the stuck-subscriber
 # programs.  make check boots it with its own options; the short form
 # leaves it to make check.
-if [[ $scale == full && ${PE_STRESS_DEBUG:-1} == 1 ]] &&
+if [[ $table_only == 1 ]]; then
+	for d in "$out"/*-procevent-debug; do
+		[[ -f $d/console.log ]] && names+=("${d##*/}")
+	done
+elif [[ $scale == full && ${PE_STRESS_DEBUG:-1} == 1 ]] &&
    dbg=$("$root/scripts/debug-kernel.sh" 2>"$out/debug-kernel.log"); then
 	dname=$(cat "$dbg/include/config/kernel.release")
 	echo "=== stress ($scale) on the debug kernel $dname"
