@@ -41,11 +41,16 @@ static inline void pe_compat_probe_exit(void *data, struct task_struct *task)
  * The last pending task work still runs a few instructions of module text
  * after it dropped its count; a tasks-RCU grace period covers them.
  */
+#if defined(CONFIG_PREEMPTION) && !defined(CONFIG_TASKS_RCU)
+#error "procevent needs CONFIG_TASKS_RCU on preemptible kernels"
+#endif
+
 static inline void pe_sync_module_text(void)
 {
 #ifdef CONFIG_TASKS_RCU
 	synchronize_rcu_tasks();
 #else
+	/* Not preemptible: nothing can stop between the count and return. */
 	synchronize_rcu();
 #endif
 }

@@ -2,7 +2,7 @@
 /*
  * The event life cycle: the pool the probes draw from, the hold in the
  * task's own context, serial delivery along the subscriber list, receive,
- * ack, timeout and withdrawal.  See procevent.h for the states.
+ * ack, timeout and withdrawal.  See internal.h for the states.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -10,6 +10,7 @@
 #include <linux/cred.h>
 #include <linux/hrtimer.h>
 #include <linux/ktime.h>
+#include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
@@ -19,7 +20,7 @@
 #include <linux/user_namespace.h>
 #include <linux/wait_bit.h>
 
-#include "procevent.h"
+#include "internal.h"
 #include "compat.h"
 
 /*
@@ -79,12 +80,24 @@ static void pe_pool_trim(void)
 		kfree(ev);
 }
 
+#define PE_POOL_SIZE_MAX	65536
+
+/* Set to stop parameter writes from refilling the pool during exit. */
+static bool pe_pool_closed;	/* protected by the module's param lock */
+
 static int pe_pool_size_set(const char *val, const struct kernel_param *kp)
 {
-	int err = param_set_uint(val, kp);
+	unsigned int size;
+	int err;
 
+	err = kstrtouint(val, 0, &size);
 	if (err)
 		return err;
+	if (size > PE_POOL_SIZE_MAX)
+		return -EINVAL;
+	if (pe_pool_closed)
+		return -EBUSY;
+	WRITE_ONCE(pe_pool_size, size);
 	pe_pool_trim();
 	pe_pool_fill(UINT_MAX);
 	return 0;
@@ -97,7 +110,7 @@ const struct kernel_param_ops pe_pool_size_ops = {
 
 module_param_cb(pool_size, &pe_pool_size_ops, &pe_pool_size, 0644);
 MODULE_PARM_DESC(pool_size,
-		 "Free events kept ready for the probes (default 256); when none is left an event is lost");
+		 "Free events kept ready for the probes (default 256, at most 65536); when none is left an event is lost");
 
 int pe_pool_init(void)
 {
@@ -109,7 +122,10 @@ int pe_pool_init(void)
 
 void pe_pool_exit(void)
 {
+	kernel_param_lock(THIS_MODULE);
+	pe_pool_closed = true;
 	WRITE_ONCE(pe_pool_size, 0);
+	kernel_param_unlock(THIS_MODULE);
 	pe_pool_trim();
 }
 
@@ -166,7 +182,13 @@ static void pe_event_free(struct pe_event *ev)
 /* Module exit: wait until no task work of ours can run any more. */
 void pe_events_wait_idle(void)
 {
-	wait_var_event(&pe_inflight, !atomic_read(&pe_inflight));
+	/*
+	 * Pending task works run as soon as their tasks return to user
+	 * space or reach exit_task_work(), but a ptrace stop can delay one
+	 * for long: wait as TASK_IDLE so rmmod does not look hung.
+	 */
+	___wait_var_event(&pe_inflight, !atomic_read(&pe_inflight),
+			  TASK_IDLE, 0, 0, schedule());
 	pe_sync_module_text();
 }
 
@@ -227,6 +249,8 @@ static void pe_acks_insert(struct pe_sub *sub, struct pe_event *ev)
 /* Wake the held task, unless it is the caller (its own task work). */
 static void pe_event_kick(struct pe_event *ev)
 {
+	/* pe_lock keeps the held task from leaving its hold: it is alive. */
+	lockdep_assert_held(&pe_lock);
 	if (ev->task != current)
 		wake_up_process(ev->task);
 }
@@ -340,7 +364,9 @@ static void pe_event_hold(struct pe_event *ev)
 			continue;
 		}
 		expires = ns_to_ktime(min_t(u64, ev->deadline, KTIME_MAX));
-		set_current_state(killable ? TASK_KILLABLE : TASK_IDLE);
+		/* Freezable: suspend and the cgroup freezer still work. */
+		set_current_state((killable ? TASK_KILLABLE : TASK_IDLE) |
+				  TASK_FREEZABLE);
 		spin_unlock(&pe_lock);
 		schedule_hrtimeout_range(ev->deadline ? &expires : NULL, 0,
 					 HRTIMER_MODE_ABS);

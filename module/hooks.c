@@ -21,7 +21,7 @@
 #include <linux/tracepoint.h>
 #include <linux/workqueue.h>
 
-#include "procevent.h"
+#include "internal.h"
 #include "compat.h"
 
 /* Serialises probe (un)registration; outside pe_lock. */
@@ -41,13 +41,17 @@ static struct tracepoint *pe_tp_exec;
  * exit_notify(), so none can still reach the tracepoint) no record is
  * needed; otherwise the claim is recorded here, keyed by signal_struct and
  * the tgid pid (a reference, so neither address can be reused while the
- * record lives), until every thread of the group has passed exit_notify().
+ * record lives), until every other thread of the group has passed
+ * exit_notify().  The claimer itself is left out of that test: it may be
+ * held for long, and it cannot reach the tracepoint twice.
  */
-#define PE_NR_CLAIMS	64
+#define PE_NR_CLAIMS	256
+#define PE_CLAIM_GC_DELAY	(HZ / 50)
 
 struct pe_claim {
 	struct signal_struct *sig;
 	struct pid *tgid;		/* reference */
+	struct task_struct *claimer;	/* compared only, never followed */
 };
 
 static DEFINE_RAW_SPINLOCK(pe_claim_lock);
@@ -57,45 +61,52 @@ static unsigned int pe_nr_claims;		/* (pe_claim_lock) */
 static void pe_claim_gc(struct work_struct *work);
 static DECLARE_DELAYED_WORK(pe_claim_gc_work, pe_claim_gc);
 
-/* Called under RCU: may a thread of @tgid still reach the tracepoint? */
-static bool pe_group_may_arrive(struct pid *tgid)
+/* May a thread of the claim's group other than the claimer still arrive? */
+static bool pe_group_may_arrive(struct pe_claim *c)
 {
-	struct task_struct *leader = pid_task(tgid, PIDTYPE_TGID);
-	struct task_struct *t;
+	struct task_struct *leader, *t;
 
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "needs rcu_read_lock");
+	lockdep_assert_held(&pe_claim_lock);
+	leader = pid_task(c->tgid, PIDTYPE_TGID);
 	if (!leader)
 		return false;
 	for_each_thread(leader, t)
-		if (!READ_ONCE(t->exit_state))
+		if (t != c->claimer && !READ_ONCE(t->exit_state))
 			return true;
 	return false;
 }
 
+#define PE_CLAIM_GC_BATCH	32
+
 static void pe_claim_gc(struct work_struct *work)
 {
-	struct pid *dead[PE_NR_CLAIMS];
-	unsigned int i, n = 0;
+	struct pid *dead[PE_CLAIM_GC_BATCH];
+	unsigned int i = 0, n;
 	bool again;
 
-	rcu_read_lock();
-	raw_spin_lock_irq(&pe_claim_lock);
-	for (i = 0; i < PE_NR_CLAIMS; i++) {
-		if (!pe_claims[i].sig ||
-		    pe_group_may_arrive(pe_claims[i].tgid))
-			continue;
-		dead[n++] = pe_claims[i].tgid;
-		pe_claims[i].sig = NULL;
-		pe_claims[i].tgid = NULL;
-		pe_nr_claims--;
-	}
-	again = pe_nr_claims;
-	raw_spin_unlock_irq(&pe_claim_lock);
-	rcu_read_unlock();
+	do {
+		n = 0;
+		rcu_read_lock();
+		raw_spin_lock_irq(&pe_claim_lock);
+		for (; i < PE_NR_CLAIMS && n < PE_CLAIM_GC_BATCH; i++) {
+			if (!pe_claims[i].sig ||
+			    pe_group_may_arrive(&pe_claims[i]))
+				continue;
+			dead[n++] = pe_claims[i].tgid;
+			memset(&pe_claims[i], 0, sizeof(pe_claims[i]));
+			pe_nr_claims--;
+		}
+		again = pe_nr_claims;
+		raw_spin_unlock_irq(&pe_claim_lock);
+		rcu_read_unlock();
+		/* put_pid() may free: not under a raw lock on PREEMPT_RT. */
+		while (n)
+			put_pid(dead[--n]);
+	} while (i < PE_NR_CLAIMS);
 
-	while (n)
-		put_pid(dead[--n]);
 	if (again)
-		schedule_delayed_work(&pe_claim_gc_work, HZ / 10);
+		schedule_delayed_work(&pe_claim_gc_work, PE_CLAIM_GC_DELAY);
 }
 
 /* Probe context, signal->live is zero: is @task the one to raise EXIT? */
@@ -128,17 +139,18 @@ static bool pe_exit_claim(struct task_struct *task)
 	if (others && free >= 0) {
 		pe_claims[free].sig = sig;
 		pe_claims[free].tgid = get_pid(tgid);
+		pe_claims[free].claimer = task;
 		pe_nr_claims++;
 	}
 	/*
-	 * A full table (64 processes dying at this very moment with threads
-	 * still exiting) claims without a record: a duplicate event is less
-	 * harm than an exit that nobody is told about.
+	 * A full table (256 multi-threaded processes whose threads are all
+	 * inside do_exit() at this very moment) claims without a record: a
+	 * duplicate event is less harm than an exit nobody is told about.
 	 */
 out_unlock:
 	raw_spin_unlock_irqrestore(&pe_claim_lock, flags);
 	if (others && mine)
-		schedule_delayed_work(&pe_claim_gc_work, HZ / 10);
+		schedule_delayed_work(&pe_claim_gc_work, PE_CLAIM_GC_DELAY);
 	return mine;
 }
 
@@ -169,9 +181,15 @@ static void pe_probe_fork(void *data, struct task_struct *parent,
 
 	if (!(READ_ONCE(pe_want) & PROCEVENT_FORK))
 		return;
-	/* New processes only: not threads, not kernel threads. */
+	/*
+	 * New processes only: not threads, not kernel threads, and not the
+	 * user-mode helpers the kernel starts (modprobe, hotplug, core
+	 * pipes), whose parent is a kernel thread: a subscriber whose system
+	 * call needs one would wait for itself.
+	 */
 	if (!thread_group_leader(child) ||
-	    (child->flags & (PF_KTHREAD | PF_IO_WORKER)))
+	    (child->flags & (PF_KTHREAD | PF_IO_WORKER)) ||
+	    (parent->flags & PF_KTHREAD))
 		return;
 	/*
 	 * A subscriber's vfork child (posix_spawn, system()) would hold the
@@ -195,6 +213,9 @@ static void pe_probe_exec(void *data, struct task_struct *task,
 	if (!(READ_ONCE(pe_want) & PROCEVENT_EXEC))
 		return;
 	if (task->flags & (PF_KTHREAD | PF_IO_WORKER))
+		return;
+	/* A user-mode helper's exec: see pe_probe_fork(). */
+	if (rcu_access_pointer(task->real_parent)->flags & PF_KTHREAD)
 		return;
 	if (pe_task_is_subscriber(task))
 		return;
@@ -220,8 +241,7 @@ static void pe_probe_signal(void *data, int signo, struct kernel_siginfo *info,
 {
 	struct task_struct *task = current;
 	struct pe_event *ev;
-	struct pid *sender = NULL;
-	kuid_t sender_uid = INVALID_UID;
+	struct pid *sender;
 
 	if (!(READ_ONCE(pe_want) & PROCEVENT_SIGNAL))
 		return;
@@ -236,21 +256,18 @@ static void pe_probe_signal(void *data, int signo, struct kernel_siginfo *info,
 	if (!ev)
 		return;
 	ev->signo = signo;
-	if (info != SEND_SIG_NOINFO && info != SEND_SIG_PRIV) {
+	if (info != SEND_SIG_NOINFO && info != SEND_SIG_PRIV)
 		ev->si_code = info->si_code;
-		if (pe_si_from_process(info->si_code)) {
-			rcu_read_lock();
-			sender = find_pid_ns(info->si_pid,
-					     task_active_pid_ns(task));
-			sender_uid = make_kuid(current_user_ns(), info->si_uid);
-			rcu_read_unlock();
-		}
-	}
 	if (!pe_event_raise(ev))
 		return;
 	/* The work runs later in this same task: safe to finish it now. */
-	ev->sender = get_pid(sender);
-	ev->sender_uid = sender_uid;
+	if (ev->si_code != SI_KERNEL && pe_si_from_process(ev->si_code)) {
+		rcu_read_lock();
+		sender = find_pid_ns(info->si_pid, task_active_pid_ns(task));
+		ev->sender = get_pid(sender);
+		rcu_read_unlock();
+		ev->sender_uid = make_kuid(current_user_ns(), info->si_uid);
+	}
 }
 
 static void pe_find_tracepoints(struct tracepoint *tp, void *priv)
@@ -275,36 +292,45 @@ int pe_hooks_init(void)
 	return 0;
 }
 
-static void pe_hook_set(u32 type, struct tracepoint *tp, void *probe,
-			unsigned int want)
+static int pe_hook_set(u32 type, struct tracepoint *tp, void *probe,
+		       unsigned int want)
 {
 	int err;
 
 	lockdep_assert_held(&pe_hooks_mutex);
 	if (!(want & type) == !(pe_hooks_on & type))
-		return;
+		return 0;
 	if (want & type) {
 		err = tracepoint_probe_register(tp, probe, NULL);
-		if (err) {
-			pr_warn_ratelimited("cannot register probe on %s: %d\n",
-					    tp->name, err);
-			return;
-		}
+		if (err)
+			return err;
 		pe_hooks_on |= type;
 	} else {
 		tracepoint_probe_unregister(tp, probe, NULL);
 		pe_hooks_on &= ~type;
 	}
+	return 0;
 }
 
-/* Register exactly the probes of the types in @want. */
-void pe_hooks_update(unsigned int want)
+/*
+ * Register exactly the probes of the types in @want.  On failure (no
+ * memory for the probe array) the probes already registered stay, and
+ * the caller backs out of whatever needed the new ones.
+ */
+int pe_hooks_update(unsigned int want)
 {
+	int err;
+
 	lockdep_assert_held(&pe_hooks_mutex);
-	pe_hook_set(PROCEVENT_EXIT, pe_tp_exit, pe_compat_probe_exit, want);
-	pe_hook_set(PROCEVENT_SIGNAL, pe_tp_signal, pe_probe_signal, want);
-	pe_hook_set(PROCEVENT_FORK, pe_tp_fork, pe_probe_fork, want);
-	pe_hook_set(PROCEVENT_EXEC, pe_tp_exec, pe_probe_exec, want);
+	err = pe_hook_set(PROCEVENT_EXIT, pe_tp_exit, pe_compat_probe_exit,
+			  want);
+	err = err ?: pe_hook_set(PROCEVENT_SIGNAL, pe_tp_signal,
+				 pe_probe_signal, want);
+	err = err ?: pe_hook_set(PROCEVENT_FORK, pe_tp_fork, pe_probe_fork,
+				 want);
+	err = err ?: pe_hook_set(PROCEVENT_EXEC, pe_tp_exec, pe_probe_exec,
+				 want);
+	return err;
 }
 
 void pe_hooks_exit(void)
@@ -318,10 +344,8 @@ void pe_hooks_exit(void)
 	tracepoint_synchronize_unregister();
 
 	cancel_delayed_work_sync(&pe_claim_gc_work);
-	for (i = 0; i < PE_NR_CLAIMS; i++) {
+	for (i = 0; i < PE_NR_CLAIMS; i++)
 		put_pid(pe_claims[i].tgid);
-		pe_claims[i].sig = NULL;
-		pe_claims[i].tgid = NULL;
-	}
+	memset(pe_claims, 0, sizeof(pe_claims));
 	pe_nr_claims = 0;
 }

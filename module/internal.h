@@ -35,12 +35,15 @@
  * Locks, outermost first:
  *   pe_hooks_mutex   probe registration (hooks.c)
  *   pe_lock          subscriber list, every event in a queue, counters
- *   pe_pool_lock     raw: the free pool (taken by probes)
- *   pe_claim_lock    raw: exit claims (taken by probes)
+ *                    (sub.c); wait-queue locks and the scheduler's locks
+ *                    (wake_up_process) nest inside it
+ * and, never nested with the above or each other:
+ *   pe_pool_lock     raw: the free pool (event.c, taken by probes)
+ *   pe_claim_lock    raw: exit claims (hooks.c, taken by probes)
  * No lock is held while sleeping, and probes take only the raw locks.
  */
-#ifndef PE_PROCEVENT_H
-#define PE_PROCEVENT_H
+#ifndef PE_INTERNAL_H
+#define PE_INTERNAL_H
 
 #include <linux/list.h>
 #include <linux/rbtree.h>
@@ -165,7 +168,7 @@ extern const struct kernel_param_ops pe_pool_size_ops;
 
 /* hooks.c: tracepoint probes */
 int pe_hooks_init(void);
-void pe_hooks_update(unsigned int want);
+int pe_hooks_update(unsigned int want);
 void pe_hooks_exit(void);
 extern struct mutex pe_hooks_mutex;
 
@@ -174,4 +177,4 @@ int pe_introspect_init(void);
 void pe_introspect_exit(void);
 void pe_show_fdinfo(struct seq_file *m, struct file *file);
 
-#endif /* PE_PROCEVENT_H */
+#endif /* PE_INTERNAL_H */

@@ -12,7 +12,7 @@
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 
-#include "procevent.h"
+#include "internal.h"
 
 static const char * const pe_type_names[PE_NR_TYPES] = {
 	"exit", "signal", "fork", "exec",

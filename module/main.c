@@ -14,7 +14,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
-#include "procevent.h"
+#include "internal.h"
 #include "compat.h"
 
 unsigned int pe_max_subscribers = 8;

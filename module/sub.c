@@ -16,7 +16,7 @@
 #include <linux/poll.h>
 #include <linux/sched/signal.h>
 
-#include "procevent.h"
+#include "internal.h"
 
 /* Protects the list, every handle's (L) fields and every queued event. */
 DEFINE_SPINLOCK(pe_lock);
@@ -125,7 +125,9 @@ int pe_sub_set_mask(struct pe_sub *sub, u32 mask)
 	 * Probes first: once the handle shows in /proc/procevent, events of
 	 * the types it wants are raised.
 	 */
-	pe_hooks_update(READ_ONCE(pe_want) | mask);
+	err = pe_hooks_update(READ_ONCE(pe_want) | mask);
+	if (err)
+		goto out_update;
 	spin_lock(&pe_lock);
 	if (!sub->listed && mask)
 		err = pe_sub_join(sub);
@@ -135,6 +137,8 @@ int pe_sub_set_mask(struct pe_sub *sub, u32 mask)
 		pe_want_update();
 	}
 	spin_unlock(&pe_lock);
+out_update:
+	/* Dropping probes cannot fail. */
 	pe_hooks_update(READ_ONCE(pe_want));
 	mutex_unlock(&pe_hooks_mutex);
 
