@@ -280,7 +280,7 @@ if dbg=$("$root/scripts/debug-kernel.sh"); then
 	dbg_rel=$(cat "$dbg/include/config/kernel.release")
 	echo "check: debug kernel $dbg_rel in $dbg"
 	PROCEVENT_VM_APPEND="panic_on_warn=1 hung_task_panic=1 ${PROCEVENT_VM_APPEND:-}" \
-	PROCEVENT_VM_TIMEOUT=${PROCEVENT_VM_TIMEOUT:-1200} \
+	PROCEVENT_VM_TIMEOUT=${PROCEVENT_VM_TIMEOUT:-1200} PROCEVENT_VM_KMEMLEAK_REQUIRED=1 \
 		vm_run "$dbg_rel" --kernel "$dbg/arch/x86/boot/bzImage" --kdir "$dbg" \
 			--name "$dbg_rel"
 else
@@ -317,7 +317,7 @@ fi
 section "sparse"
 sparse_kernel=
 for r in ${kernels[@]+"${kernels[@]}"}; do
-	[[ $r == 6.1.* ]] && sparse_kernel=$r
+	[[ $r == 6.1.* && $r != *-rt-amd64 ]] && sparse_kernel=$r
 done
 if [[ -z $sparse_kernel ]]; then
 	echo "check: no 6.1 kernel headers for sparse"

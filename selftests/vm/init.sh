@@ -13,6 +13,7 @@
 #   PROCEVENT-VM-INSMOD-FAILED          the module did not load
 #   PROCEVENT-VM-RMMOD-FAILED           rmmod after the last test failed
 #   PROCEVENT-VM-KMEMLEAK-BEGIN/-END    around the kmemleak report, if any
+#   PROCEVENT-VM-KMEMLEAK-OFF           kmemleak is built in but disabled
 #   PROCEVENT-VM-TAINT <n>              /proc/sys/kernel/tainted at the end
 #   PROCEVENT-VM-DONE rc=<n>            the end (n: failed programs)
 
@@ -62,13 +63,16 @@ fi
 # kmemleak (debug kernel): objects count as leaks only once they have been
 # unreferenced for 5 s, and a scan can miss a pointer that is moving: scan,
 # wait, scan again, then report.
-if [ -w /sys/kernel/debug/kmemleak ]; then
-	echo scan >/sys/kernel/debug/kmemleak
-	sleep 6
-	echo scan >/sys/kernel/debug/kmemleak
-	echo "PROCEVENT-VM-KMEMLEAK-BEGIN"
-	cat /sys/kernel/debug/kmemleak
-	echo "PROCEVENT-VM-KMEMLEAK-END"
+# A kmemleak that turned itself off refuses the scan.
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	if echo scan >/sys/kernel/debug/kmemleak && sleep 6 &&
+	   echo scan >/sys/kernel/debug/kmemleak; then
+		echo "PROCEVENT-VM-KMEMLEAK-BEGIN"
+		cat /sys/kernel/debug/kmemleak
+		echo "PROCEVENT-VM-KMEMLEAK-END"
+	else
+		echo "PROCEVENT-VM-KMEMLEAK-OFF"
+	fi
 fi
 
 # Not the read builtin: it reads a byte at a time, and sysctl files

@@ -50,6 +50,8 @@
 #                          fail the run: "all" (default) or "procevent"
 #                          (only objects whose allocation trace passes
 #                          through the module)
+#   PROCEVENT_VM_KMEMLEAK_REQUIRED  1: fail the run when the kernel gives
+#                          no kmemleak report (not built in, or disabled)
 #   PROCEVENT_TESTS        test programs to run, in order (default: the
 #                          selftests Makefile's TEST_GEN_PROGS, else every
 #                          executable in the test directory)
@@ -406,8 +408,11 @@ if grep -q 'unreferenced object' "$out/kmemleak"; then
 	else
 		echo "run.sh: $kver: kmemleak: objects reported, none from procevent ($out/kmemleak)"
 	fi
-elif grep -q 'PROCEVENT-VM-KMEMLEAK-BEGIN' "$console"; then
+elif grep -q '^PROCEVENT-VM-KMEMLEAK-BEGIN' "$console"; then
 	echo "run.sh: $kver: kmemleak: no leaks"
+elif [[ ${PROCEVENT_VM_KMEMLEAK_REQUIRED:-0} == 1 ]]; then
+	vm_ok=0
+	echo "run.sh: $kver: no kmemleak report (kmemleak missing or disabled)"
 fi
 
 done_line=$(grep -aoE 'PROCEVENT-VM-DONE rc=[0-9]+' "$console" | tail -n 1 || true)
