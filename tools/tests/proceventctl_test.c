@@ -241,8 +241,15 @@ TEST(monitor_json_signal_event_names_the_signal)
 	ASSERT_LE(0, child);
 	if (child == 0) {
 		struct sigaction sa = { .sa_handler = on_signal };
-		sigset_t none;
+		sigset_t none, usr2;
 
+		/*
+		 * Blocked until sigsuspend(): a SIGUSR2 that came between the
+		 * write and the wait would leave the child waiting forever.
+		 */
+		sigemptyset(&usr2);
+		sigaddset(&usr2, SIGUSR2);
+		sigprocmask(SIG_BLOCK, &usr2, NULL);
 		sigaction(SIGUSR2, &sa, NULL);
 		if (write(pfd[1], "r", 1) != 1)
 			_exit(2);
