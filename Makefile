@@ -10,6 +10,8 @@
 #   make tools            libprocevent, proceventctl and their tests, in
 #                         build/tools/ (tools/Makefile)
 #   make demo             watch a monitor hold processes in a VM
+#   make race             the lock server race benchmark (examples/lockd)
+#                         on the 6.1 and 6.12 kernels in QEMU
 #   make stress           load, faults, fuzzing, lifecycle and privilege
 #                         runs on every kernel, in QEMU (stress/run.sh)
 #   make check            everything, on every installed kernel, in QEMU
@@ -61,6 +63,9 @@ check:
 demo:
 	@$(ROOT)/tools/demo/demo.sh
 
+race:
+	$(MAKE) -C $(ROOT)/examples/lockd race
+
 stress:
 	$(ROOT)/stress/run.sh
 
@@ -71,7 +76,7 @@ clean:
 		$(MAKE) -C $(KDIR) M=$(ROOT) clean; \
 	fi
 
-.PHONY: all module selftests tools check demo stress clean
+.PHONY: all module selftests tools check demo race stress clean
 
 # --- installing -------------------------------------------------------------
 #
