@@ -15,6 +15,7 @@
 #                  module built by scripts/build-module.sh
 #   selftests-build  the selftests compile
 #   tools-build    libprocevent, proceventctl and their tests compile
+#   lockd-build    the lock server example and its tests compile
 #   tools-host-check  the library tests pass against libprocevent.so here
 #   checkpatch     checkpatch.pl --strict is clean on the module and uapi
 #   sparse         "make C=2" reports nothing (against the 6.1 headers)
@@ -103,6 +104,21 @@ if make -C "$root/tools" KSRC="$ksrc" host-check >"$out/tools-host.log" 2>&1; th
 else
 	record FAIL tools-host-check
 	tail -n 40 "$out/tools-host.log" | sed 's/^/  /'
+fi
+
+# examples/lockd: lockd and lockctl join the tools in the VM, its tests
+# (lockd_robust, lockd_race in its short form) the tools' tests.
+vm_opts=()
+if make -C "$root/examples/lockd" KSRC="$ksrc" >"$out/lockd-build.log" 2>&1; then
+	record PASS lockd-build
+	rm -rf "$out/vm-tools" "$out/vm-tool-tests"
+	mkdir -p "$out/vm-tools" "$out/vm-tool-tests"
+	cp "$root"/build/tools/bin/* "$root"/build/lockd/bin/* "$out/vm-tools/" 2>/dev/null
+	cp "$root"/build/tools/tests/* "$root"/build/lockd/tests/* "$out/vm-tool-tests/" 2>/dev/null
+	vm_opts=(--tools "$out/vm-tools" --tool-tests "$out/vm-tool-tests")
+else
+	record FAIL lockd-build
+	tail -n 40 "$out/lockd-build.log" | sed 's/^/  /'
 fi
 
 section "kernels"
@@ -248,7 +264,7 @@ vm_run() {
 	local name=$1 rc summary
 	shift
 	runs+=("$name")
-	"$root/selftests/vm/run.sh" "$@"
+	"$root/selftests/vm/run.sh" ${vm_opts[@]+"${vm_opts[@]}"} "$@"
 	rc=$?
 	summary=$root/build/vm/$name/summary
 	if [[ -f $summary ]]; then
