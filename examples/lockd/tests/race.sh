@@ -6,7 +6,8 @@
 # alone in the VM.  Prints the table of each run and keeps it in
 # $O/race/<kernel>/table.md beside the console log.
 #
-# Environment: O (build/lockd), TRIALS (10000), SIGNAL_TRIALS (1000),
+# Environment: O (build/lockd), TRIALS (10000: exit trials with procevent),
+# ASYNC_TRIALS (2000: with cn_proc and pidfd), SIGNAL_TRIALS (300),
 # KERNELS (default: the newest installed 6.1 and 6.12 kernels).
 
 set -euo pipefail
@@ -14,7 +15,8 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 O=${O:-$root/build/lockd}
 trials=${TRIALS:-10000}
-signal_trials=${SIGNAL_TRIALS:-1000}
+async_trials=${ASYNC_TRIALS:-2000}
+signal_trials=${SIGNAL_TRIALS:-300}
 
 if [[ -z ${KERNELS:-} ]]; then
 	KERNELS=
@@ -35,17 +37,18 @@ stage=$O/race-tests
 rm -rf "$stage" "$O/race-none"
 mkdir -p "$stage" "$O/race-none"
 cp "$O/tests/lockd_race" "$stage/"
-printf '#!/bin/sh\nexec ./lockd_race --trials %d --signal-trials %d\n' \
-	"$trials" "$signal_trials" >"$stage/lockd_race_full"
+printf '#!/bin/sh\nexec ./lockd_race --trials %d --async-trials %d --signal-trials %d\n' \
+	"$trials" "$async_trials" "$signal_trials" >"$stage/lockd_race_full"
 chmod 755 "$stage/lockd_race_full"
 
 # Under TCG a trial costs a few milliseconds; leave plenty of room.
-timeout_s=$(( 600 + (trials + 2 * signal_trials) * 3 * 30 / 1000 ))
+timeout_s=$(( 600 + (trials + 2 * async_trials + 3 * signal_trials) * 60 / 1000 ))
 
 rc=0
 for k in $KERNELS; do
 	out=$O/race/$k
-	echo "race: $k: $trials exit and $signal_trials signal trials per method"
+	echo "race: $k: exit trials: $trials with procevent, $async_trials with cn_proc and pidfd;" \
+		"$signal_trials signal trials each"
 	if ! PROCEVENT_TESTS=lockd_race_full PROCEVENT_VM_TIMEOUT=$timeout_s \
 		"$root/selftests/vm/run.sh" --tests "$stage" --tools "$O/bin" \
 			--tool-tests "$O/race-none" --out "$out" "$k"; then
