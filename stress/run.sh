@@ -3,7 +3,7 @@
 #
 # procevent under load, faults and hostile input, in QEMU (TCG).
 #
-#   stress/run.sh [--short | --table] [KVER...]
+#   stress/run.sh [--short | --table] [KVER... | debug]
 #
 # For each kernel (default: every installed generic amd64 kernel with
 # headers, as make check picks them, plus the debug kernel when the VM
@@ -37,7 +37,11 @@ sroot=$out/root
 mkdir -p "$out"
 
 kernels=("$@")
-if [[ ${#kernels[@]} -eq 0 ]]; then
+debug_only=0
+if [[ ${kernels[*]:-} == debug ]]; then
+	debug_only=1	# stress/run.sh debug: the debug kernel alone
+	kernels=()
+elif [[ ${#kernels[@]} -eq 0 ]]; then
 	for image in /boot/vmlinuz-*; do
 		r=${image#/boot/vmlinuz-}
 		case $r in
@@ -49,6 +53,7 @@ if [[ ${#kernels[@]} -eq 0 ]]; then
 	done
 	mapfile -t kernels < <(printf '%s\n' "${kernels[@]}" | sort -V)
 fi
+[[ $debug_only == 1 ]] && scale=full
 
 if [[ $scale == full && $table_only == 0 ]]; then
 	"$root/scripts/deps.sh" || exit 2
