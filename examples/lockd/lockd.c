@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -51,6 +52,8 @@ static unsigned int nr_conns, nr_locks;
 static struct conn *conn_free_list;
 static struct proc *proc_free_list;
 static int epfd = -1, listen_fd = -1;
+/* Closed to accept (and refuse) one connection when out of descriptors. */
+static int spare_fd = -1;
 static struct { enum src_kind kind; } listen_src = { SRC_LISTEN },
 	signal_src = { SRC_SIGNAL }, notify_src = { SRC_NOTIFY };
 
@@ -78,7 +81,8 @@ int epoll_add(int fd, uint32_t events, void *ptr)
 
 /*
  * Start time of @pid in clock ticks since boot (field 22 of /proc/PID/stat),
- * and its state letter.  -ESRCH when there is no such process.
+ * and its state letter.  -ESRCH when there is no such process, -EUSERS
+ * when the server is out of file descriptors.
  */
 int proc_read_start(pid_t pid, uint64_t *start, char *state)
 {
@@ -90,7 +94,7 @@ int proc_read_start(pid_t pid, uint64_t *start, char *state)
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -ESRCH;
+		return errno == EMFILE || errno == ENFILE ? -EUSERS : -ESRCH;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
@@ -675,6 +679,7 @@ static void accept_one(int fd)
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	uint64_t start;
+	int ret;
 	struct proc *p;
 	struct conn *c;
 
@@ -695,8 +700,9 @@ static void accept_one(int fd)
 	 * its exit event is acked, and accept_pending() runs before that:
 	 * its /proc entry is still the connecting process.
 	 */
-	if (proc_read_start(cred.pid, &start, NULL)) {
-		refuse_fd(fd, ESRCH);
+	ret = proc_read_start(cred.pid, &start, NULL);
+	if (ret) {
+		refuse_fd(fd, ret == -EUSERS ? EUSERS : ESRCH);
 		close(fd);
 		return;
 	}
@@ -735,6 +741,24 @@ void accept_pending(void)
 		}
 		if (errno == EINTR || errno == ECONNABORTED)
 			continue;
+		if ((errno == EMFILE || errno == ENFILE) && spare_fd >= 0) {
+			/*
+			 * The connection would stay queued and the listening
+			 * socket readable for ever: take it with the spare
+			 * descriptor and say why it is refused.
+			 */
+			close(spare_fd);
+			fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+			if (fd >= 0) {
+				refuse_fd(fd, EUSERS);
+				close(fd);
+			}
+			spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			log_msg(1, "out of file descriptors: connection refused");
+			if (fd >= 0)
+				continue;
+			return;
+		}
 		if (errno != EAGAIN)
 			log_msg(0, "accept: %s", strerror(errno));
 		return;
@@ -931,6 +955,7 @@ static void conn_event(struct conn *c, uint32_t events)
 int main(int argc, char **argv)
 {
 	struct epoll_event evs[64];
+	struct rlimit rl;
 	sigset_t mask;
 	int sfd, nfd, i, n, rc = 1;
 	bool running = true;
@@ -938,6 +963,12 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv))
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
+	/* A descriptor per connection, and per client process with pidfd. */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
