@@ -390,6 +390,7 @@ static void pe_event_work(struct callback_head *head)
 		pe_event_hold(ev);
 		pe_nr_held--;
 	}
+	pe_stats[pe_type_idx(ev->type)].released++;
 	spin_unlock(&pe_lock);
 	/* Vetoed: die before running another user instruction. */
 	if (ev->kill)

@@ -128,6 +128,8 @@ struct pe_stats {
 	u64 acked;
 	u64 withdrawn;
 	u64 timedout;
+	u64 moved;		/* deliveries ended by the handle's close */
+	u64 released;		/* raised events whose task went on */
 };
 
 extern spinlock_t pe_lock;

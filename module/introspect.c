@@ -34,12 +34,13 @@ static int pe_proc_show(struct seq_file *m, void *v)
 	seq_printf(m, "held: %u\n", pe_nr_held);
 	for (i = 0; i < PE_NR_TYPES; i++)
 		seq_printf(m,
-			   "events: type=%s raised=%lld delivered=%llu acked=%llu withdrawn=%llu timedout=%llu lost=%lld\n",
+			   "events: type=%s raised=%lld delivered=%llu acked=%llu withdrawn=%llu timedout=%llu lost=%lld moved=%llu released=%llu\n",
 			   pe_type_names[i],
 			   atomic64_read(&pe_stats[i].raised),
 			   pe_stats[i].delivered, pe_stats[i].acked,
 			   pe_stats[i].withdrawn, pe_stats[i].timedout,
-			   atomic64_read(&pe_stats[i].lost));
+			   atomic64_read(&pe_stats[i].lost),
+			   pe_stats[i].moved, pe_stats[i].released);
 	list_for_each_entry(sub, &pe_subs, node)
 		seq_printf(m,
 			   "subscriber: pos=%u pid=%d comm=%s mask=0x%x waiting=%u received=%u acked=%llu timeouts=%llu timeout_ns=%llu scope=%s\n",

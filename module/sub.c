@@ -171,6 +171,7 @@ void pe_sub_release(struct pe_sub *sub)
 		list_for_each_entry_safe(ev, tmp, &moving, node) {
 			list_del_init(&ev->node);
 			RB_CLEAR_NODE(&ev->rb);
+			pe_stats[pe_type_idx(ev->type)].moved++;
 			pe_event_deliver(ev, next);
 		}
 		pe_want_update();
