@@ -16,6 +16,9 @@
 #                         runs on every kernel, in QEMU (stress/run.sh)
 #   make check            everything, on every installed kernel, in QEMU
 #                         (selftests/vm/check.sh)
+#   make bench            the benchmark, in QEMU on every installed kernel:
+#                         table, build/bench/bench.csv and bench.png
+#                         (bench/run.sh)
 #   make install          and more install targets: see "installing" below
 #   make deb              Debian packages in build/deb/
 #   make clean
@@ -63,6 +66,9 @@ check:
 demo:
 	@$(ROOT)/tools/demo/demo.sh
 
+bench:
+	$(ROOT)/bench/run.sh
+
 race:
 	$(MAKE) -C $(ROOT)/examples/lockd race
 
@@ -76,7 +82,7 @@ clean:
 		$(MAKE) -C $(KDIR) M=$(ROOT) clean; \
 	fi
 
-.PHONY: all module selftests tools check demo race stress clean
+.PHONY: all module selftests tools check demo race stress bench clean
 
 # --- installing -------------------------------------------------------------
 #

@@ -1,0 +1,313 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the procevent benchmark in QEMU and report it (make bench).
+#
+#   bench/run.sh [--out DIR] [KVER...]
+#
+# KVER defaults to every installed generic amd64 kernel with headers (a 6.1
+# and a 6.12 kernel on Debian 12).  For each kernel the script builds
+# procevent.ko and bench/procevent_bench, packs a busybox initramfs whose
+# /init runs only the benchmark, and boots it twice:
+#   icount  -icount shift=0,sleep=off -smp 1: the guest clock advances one
+#           ns per guest instruction, so a figure is a path length and the
+#           same loop gives the same figure boot after boot, whatever else
+#           the host runs.  The headline.
+#   tcg     plain TCG (PEBENCH_TCG_SMP CPUs, default 2): wall-clock time,
+#           cross-CPU wake-ups included; noisy when the host is busy.
+# Every ratio is taken within one boot.  Results, in DIR (build/bench):
+#   bench.csv     kernel,clock,kind,name,value,op,target,verdict,description
+#   samples.csv   kernel,clock,name,run,ns (every run of every figure)
+#   bench.png     added cost per held exit against the number of held tasks
+#   table.txt     the table printed at the end
+#   KVER/CLOCK/console.log
+#
+# Environment:
+#   PEBENCH_MODES     boots per kernel (default "icount tcg")
+#   PEBENCH_REPS      runs per figure, the median is reported (default 7)
+#   PEBENCH_SCALE     loop lengths in percent (default 100)
+#   PEBENCH_TCG_SMP   CPUs of the plain TCG boot (default 2)
+#   PEBENCH_TIMEOUT   limit per boot in seconds (default 900)
+#
+# Exit status: 0 when every boot finished (targets missed or not), 1 when a
+# boot failed, 2 on a usage or setup error.
+
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+here=$root/bench
+out=$root/build/bench
+
+usage() {
+	sed -n '4,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
+	exit 2
+}
+
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--out) out=$2; shift 2 ;;
+	-h|--help) usage ;;
+	--) shift; break ;;
+	-*) echo "bench: unknown option $1" >&2; usage ;;
+	*) break ;;
+	esac
+done
+
+modes=${PEBENCH_MODES:-icount tcg}
+reps=${PEBENCH_REPS:-7}
+scale=${PEBENCH_SCALE:-100}
+tcg_smp=${PEBENCH_TCG_SMP:-2}
+timeout_s=${PEBENCH_TIMEOUT:-900}
+
+kernels=("$@")
+if [[ ${#kernels[@]} -eq 0 ]]; then
+	for image in /boot/vmlinuz-*; do
+		[[ -e $image ]] || continue
+		r=${image#/boot/vmlinuz-}
+		case $r in
+		*-cloud-amd64|*-rt-amd64) continue ;;
+		*-amd64) ;;
+		*) continue ;;
+		esac
+		[[ -f /usr/src/linux-headers-$r/Makefile ]] && kernels+=("$r")
+	done
+	if [[ ${#kernels[@]} -eq 0 ]]; then
+		echo "bench: no kernel with /boot/vmlinuz-R and /usr/src/linux-headers-R (run scripts/deps.sh)" >&2
+		exit 2
+	fi
+	mapfile -t kernels < <(printf '%s\n' "${kernels[@]}" | sort -V)
+fi
+
+# --- tools ------------------------------------------------------------------
+
+as_root=()
+[[ $(id -u) -eq 0 ]] || as_root=(sudo)
+if ! command -v qemu-system-x86_64 >/dev/null || ! command -v busybox >/dev/null; then
+	"$root/scripts/deps.sh"
+fi
+if ! command -v gnuplot >/dev/null; then
+	echo "bench: installing gnuplot-nox for the plot"
+	"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q gnuplot-nox >/dev/null
+fi
+busybox=$(command -v busybox)
+if readelf -l "$busybox" 2>/dev/null | grep -q 'program interpreter'; then
+	echo "bench: a static busybox is needed (apt-get install busybox-static)" >&2
+	exit 2
+fi
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+make -s -C "$here" OUTPUT="$out/bin"
+bench_bin=$out/bin/procevent_bench
+
+# --- one initramfs per kernel -----------------------------------------------
+
+# A newc header for a file without data (the console node, the trailer):
+# written by hand so that packing needs no mknod privilege.
+newc_entry() {
+	local name=$1 mode=$2 major=$3 minor=$4 ino=$5
+	local namesize=$((${#name} + 1))
+	local pad=$(((4 - (110 + namesize) % 4) % 4))
+	printf '070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X' \
+		"$ino" "$mode" 0 0 1 0 0 0 0 "$major" "$minor" "$namesize" 0
+	printf '%s\0' "$name"
+	head -c "$pad" /dev/zero
+}
+
+pack() {
+	local kver=$1 dir=$out/$1 stage
+	echo "bench: $kver: building procevent.ko"
+	"$root/scripts/build-module.sh" "/usr/src/linux-headers-$kver" "$dir/module"
+	stage=$dir/initramfs
+	rm -rf "$stage"
+	mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp}
+	cp "$busybox" "$stage/bin/busybox"
+	for applet in sh mount poweroff; do
+		ln -sf busybox "$stage/bin/$applet"
+	done
+	cp "$dir/module/procevent.ko" "$stage/procevent.ko"
+	cp "$bench_bin" "$stage/procevent_bench"
+	sed -e "s|@REPS@|$reps|" -e "s|@SCALE@|$scale|" "$here/init.sh" >"$stage/init"
+	chmod 755 "$stage/init"
+	{
+		(cd "$stage" && find . -print0 | LC_ALL=C sort -z |
+			cpio --null -o -H newc -R 0:0 --quiet)
+		newc_entry dev/console $((0020600)) 5 1 1
+		newc_entry 'TRAILER!!!' 0 0 0 0
+	} | gzip -1 >"$dir/initramfs.cpio.gz"
+}
+
+# --- the boots --------------------------------------------------------------
+
+# No debugging options here (run.sh for the tests adds slab poisoning and
+# KFENCE sampling): they would be timed too.
+append="console=ttyS0 quiet loglevel=3 panic=-1 oops=panic"
+
+boot() {
+	local kver=$1 mode=$2 dir=$out/$1/$2 accel
+	mkdir -p "$dir"
+	case $mode in
+	icount) accel=(-accel tcg -icount shift=0,sleep=off -smp 1) ;;
+	tcg) accel=(-accel tcg -smp "$tcg_smp") ;;
+	*) echo "bench: unknown mode $mode" >&2; return 2 ;;
+	esac
+	local start=$SECONDS rc=0
+	timeout -k 10 "$timeout_s" qemu-system-x86_64 "${accel[@]}" -m 1G \
+		-nodefaults -no-user-config -display none -serial stdio \
+		-no-reboot -kernel "/boot/vmlinuz-$kver" \
+		-initrd "$out/$kver/initramfs.cpio.gz" -append "$append" \
+		</dev/null 2>&1 | tr -d '\r' >"$dir/console.log" || rc=$?
+	echo "bench: $kver $mode: VM ran $((SECONDS - start))s"
+	if ! grep -q '^PEBENCH-DONE' "$dir/console.log"; then
+		echo "bench: $kver $mode: the benchmark did not finish (rc $rc):" >&2
+		grep -E '^PEBENCH-(ERROR|SECTION)' "$dir/console.log" | tail -n 3 >&2 || true
+		tail -n 15 "$dir/console.log" | sed 's/^/  | /' >&2
+		return 1
+	fi
+}
+
+for k in "${kernels[@]}"; do
+	pack "$k"
+done
+
+# icount boots measure guest instructions, not host time: they may run
+# side by side.  The plain TCG boots run one at a time.
+failed=0
+pids=()
+for k in "${kernels[@]}"; do
+	if [[ " $modes " == *" icount "* ]]; then
+		echo "bench: $k icount: booting"
+		boot "$k" icount &
+		pids+=($!)
+	fi
+done
+for p in ${pids[@]+"${pids[@]}"}; do
+	wait "$p" || failed=1
+done
+for k in "${kernels[@]}"; do
+	for m in $modes; do
+		[[ $m == icount ]] && continue
+		echo "bench: $k $m: booting"
+		boot "$k" "$m" || failed=1
+	done
+done
+
+# --- the report -------------------------------------------------------------
+
+csv=$out/bench.csv
+samples=$out/samples.csv
+echo "kernel,clock,kind,name,value,op,target,verdict,description" >"$csv"
+echo "kernel,clock,name,run,ns" >"$samples"
+columns=()
+for k in "${kernels[@]}"; do
+	for m in $modes; do
+		log=$out/$k/$m/console.log
+		grep -q '^PEBENCH-DONE' "$log" 2>/dev/null || continue
+		columns+=("$k/$m")
+		awk -F, -v k="$k" -v m="$m" '
+		/^PEBENCH-METRIC,/ {
+			print k "," m ",metric," $2 "," $3 ",,,," $4
+		}
+		/^PEBENCH-RATIO,/ {
+			v = "-"
+			if ($4 == "le") v = ($3 <= $5) ? "met" : "MISSED"
+			if ($4 == "ge") v = ($3 >= $5) ? "met" : "MISSED"
+			t = ($4 == "info") ? "" : $5
+			print k "," m ",ratio," $2 "," $3 "," $4 "," t "," v "," $6
+		}' "$log" >>"$csv"
+		awk -F, -v k="$k" -v m="$m" '/^PEBENCH-SAMPLE,/ {
+			print k "," m "," $2 "," $3 "," $4 }' "$log" >>"$samples"
+	done
+done
+
+if [[ ${#columns[@]} -eq 0 ]]; then
+	echo "bench: no boot finished" >&2
+	exit 1
+fi
+
+# One row per figure, one column per boot.  Ratios carry their verdict.
+awk -F, -v cols="${columns[*]}" '
+function short(kc,   a, b) {
+	split(kc, a, "/"); split(a[1], b, ".")
+	return b[1] "." b[2] " " a[2]
+}
+NR > 1 {
+	key = $1 "/" $2
+	if (!($4 in seen)) { seen[$4] = 1; order[++n] = $4; kind[$4] = $3 }
+	val[$4, key] = $5; verdict[$4, key] = $8
+	op[$4] = $6; target[$4] = $7; desc[$4] = $9
+}
+END {
+	nc = split(cols, c, " ")
+	printf "%-26s %-8s", "ratio", "target"
+	for (i = 1; i <= nc; i++) printf " %16s", short(c[i])
+	printf "\n"
+	for (j = 1; j <= n; j++) {
+		r = order[j]
+		if (kind[r] != "ratio") continue
+		t = op[r] == "le" ? "<= " target[r] : op[r] == "ge" ? ">= " target[r] : "-"
+		printf "%-26s %-8s", r, t
+		for (i = 1; i <= nc; i++) {
+			v = val[r, c[i]]
+			if (v == "") { printf " %16s", "?"; continue }
+			m = verdict[r, c[i]]
+			printf " %9.3f %-6s", v, (m == "-" ? "" : m)
+		}
+		printf "  %s\n", desc[r]
+	}
+	printf "\n%-26s %-8s", "figure (us)", ""
+	for (i = 1; i <= nc; i++) printf " %16s", short(c[i])
+	printf "\n"
+	for (j = 1; j <= n; j++) {
+		r = order[j]
+		if (kind[r] != "metric") continue
+		printf "%-26s %-8s", r, ""
+		for (i = 1; i <= nc; i++) {
+			v = val[r, c[i]]
+			if (v == "") printf " %16s", "?"
+			else printf " %16.2f", v / 1000
+		}
+		printf "  %s\n", desc[r]
+	}
+}' "$csv" | tee "$out/table.txt"
+
+# The plot: added cost per held exit against the number of held tasks.
+dat=$out/scale.dat
+: >"$dat"
+plots=()
+idx=0
+for col in "${columns[@]}"; do
+	k=${col%/*}
+	m=${col#*/}
+	echo "# $col" >>"$dat"
+	for h in 1 10 100 1000; do
+		v=$(awk -F, -v k="$k" -v m="$m" -v n="held${h}_added" \
+			'$1 == k && $2 == m && $4 == n { print $5 / 1000 }' "$csv")
+		[[ -n $v ]] && echo "$h $v" >>"$dat"
+	done
+	printf '\n\n' >>"$dat"
+	short=$(echo "$k" | cut -d. -f1,2)
+	plots+=("'$dat' index $idx with linespoints lw 2 pt 7 title '$short $m'")
+	idx=$((idx + 1))
+done
+plot_cmd=$(IFS=,; echo "${plots[*]}")
+gnuplot <<EOF
+set terminal pngcairo size 900,560 font 'sans,11'
+set output '$out/bench.png'
+set title 'procevent: added cost per held exit (one subscriber, RECV+ACK)'
+set xlabel 'tasks held at once'
+set ylabel 'microseconds per event'
+set logscale x
+set xrange [0.7:1500]
+set yrange [0:*]
+set key top left
+set grid
+plot $plot_cmd
+EOF
+
+echo
+echo "bench: $csv"
+echo "bench: $samples"
+echo "bench: $out/bench.png"
+exit $failed
