@@ -7,7 +7,7 @@
 # $O/race/<kernel>/table.md beside the console log.
 #
 # Environment: O (build/lockd), TRIALS (10000: exit trials with procevent),
-# ASYNC_TRIALS (2000: with cn_proc and pidfd), SIGNAL_TRIALS (300),
+# ASYNC_TRIALS (TRIALS: with cn_proc and pidfd), SIGNAL_TRIALS (300),
 # KERNELS (default: the newest installed 6.1 and 6.12 kernels).
 
 set -euo pipefail
@@ -15,7 +15,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 O=${O:-$root/build/lockd}
 trials=${TRIALS:-10000}
-async_trials=${ASYNC_TRIALS:-2000}
+async_trials=${ASYNC_TRIALS:-$trials}
 signal_trials=${SIGNAL_TRIALS:-300}
 
 if [[ -z ${KERNELS:-} ]]; then
