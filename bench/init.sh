@@ -7,9 +7,9 @@
 
 export PATH=/bin:/sbin
 export PROCEVENT_KO=/procevent.ko
-export PEBENCH_REPS=@REPS@
-export PEBENCH_SCALE=@SCALE@
-export PEBENCH_ONLY=@ONLY@
+# PEBENCH_REPS, PEBENCH_SCALE and PEBENCH_ONLY come from the kernel
+# command line, which passes unknown name=value words to init's
+# environment.
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys

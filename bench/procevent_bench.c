@@ -1031,17 +1031,17 @@ static void report(void)
 	int i;
 
 	metric("fork_nomod", median("fork_nomod"),
-	       "fork+exit+wait, module not loaded");
+	       "fork+exit+wait; module not loaded");
 	metric("fork_idle", median("fork_idle"),
-	       "fork+exit+wait, loaded, no subscriber");
+	       "fork+exit+wait; loaded; no subscriber");
 	metric("fork_other", median("fork_other"),
-	       "fork+exit+wait, one subscriber for SIGNAL only");
+	       "fork+exit+wait; one subscriber for SIGNAL only");
 	metric("sig_nomod", median("sig_nomod"),
-	       "signal ping-pong, module not loaded");
+	       "signal ping-pong; module not loaded");
 	metric("sig_idle", median("sig_idle"),
-	       "signal ping-pong, loaded, no subscriber");
+	       "signal ping-pong; loaded; no subscriber");
 	metric("sig_other", median("sig_other"),
-	       "signal ping-pong, one subscriber for EXIT only");
+	       "signal ping-pong; one subscriber for EXIT only");
 	metric("exit_rt", rt, "added cost of one held exit (RECV+ACK)");
 	metric("signal_rt", median("signal_rt"),
 	       "added cost of one held signal (RECV+ACK)");
@@ -1051,20 +1051,20 @@ static void report(void)
 	       "fanotify FAN_OPEN_PERM round trip (FAN_ALLOW)");
 	for (i = 0; i < 4; i++) {
 		snprintf(what, sizeof(what),
-			 "added cost per exit, %d subscriber(s)", nsubs[i]);
+			 "added cost per exit; %d subscriber(s)", nsubs[i]);
 		metric(nsubs_name[i], median(nsubs_name[i]), what);
 	}
 	metric("burst_one", median("burst_one"),
-	       "burst drain per event, RECV+ACK ioctls");
+	       "burst drain per event; RECV+ACK ioctls");
 	metric("burst_batch", median("burst_batch"),
-	       "burst drain per event, read/write batches of 64");
+	       "burst drain per event; read/write batches of 64");
 	for (i = 0; i < 4; i++) {
 		snprintf(what, sizeof(what),
-			 "added cost per exit, %d task(s) held", nheld[i]);
+			 "added cost per exit; %d task(s) held", nheld[i]);
 		metric(nheld_name[i], median(nheld_name[i]), what);
 	}
 	metric("exec_idle", median("exec_idle"),
-	       "fork+exec+wait, loaded, no subscriber");
+	       "fork+exec+wait; loaded; no subscriber");
 	metric("fork_held_rt", median("fork_held_rt"),
 	       "added cost of a held fork");
 	metric("exec_held_rt", median("exec_held_rt"),
@@ -1075,11 +1075,11 @@ static void report(void)
 	       "fanotify FAN_OPEN_EXEC_PERM round trip");
 
 	ratio("idle_fork_loaded", median("idle_fork_loaded"), "le", 1.01,
-	      "fork loop: loaded, no subscriber / not loaded");
+	      "fork loop: loaded without subscriber / not loaded");
 	ratio("idle_fork_other", median("idle_fork_other"), "le", 1.01,
 	      "fork loop: SIGNAL-only subscriber / not loaded");
 	ratio("idle_sig_loaded", median("idle_sig_loaded"), "le", 1.01,
-	      "signal loop: loaded, no subscriber / not loaded");
+	      "signal loop: loaded without subscriber / not loaded");
 	ratio("idle_sig_other", median("idle_sig_other"), "le", 1.01,
 	      "signal loop: EXIT-only subscriber / not loaded");
 	ratio("exit_rt_vs_pipe", quot(rt, pipe), "le", 1.0,
@@ -1093,7 +1093,7 @@ static void report(void)
 	for (i = 1; i < 4; i++) {
 		snprintf(name, sizeof(name), "subs%d_linearity", nsubs[i]);
 		snprintf(what, sizeof(what),
-			 "added cost, %d subscribers / (%d x one)", nsubs[i],
+			 "added cost: %d subscribers / (%d x one)", nsubs[i],
 			 nsubs[i]);
 		ratio(name, quot(median(nsubs_name[i]),
 				 nsubs[i] * median(nsubs_name[0])),
@@ -1105,7 +1105,7 @@ static void report(void)
 	for (i = 1; i < 4; i++) {
 		snprintf(name, sizeof(name), "held%d_vs_held1", nheld[i]);
 		snprintf(what, sizeof(what),
-			 "added cost per exit, %d held / 1 held", nheld[i]);
+			 "added cost per exit: %d held / 1 held", nheld[i]);
 		ratio(name, quot(median(nheld_name[i]), held1), "le", 1.20,
 		      what);
 	}
@@ -1188,7 +1188,7 @@ int main(int argc, char **argv)
 	module_load();
 
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
-		if (only && !strstr(only, sections[i].name))
+		if (only && *only && !strstr(only, sections[i].name))
 			continue;
 		if (sections[i].fn == bench_burst)
 			set_pool_size(2 * BURST_N);
