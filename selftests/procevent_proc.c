@@ -113,6 +113,47 @@ TEST_F(proc, proc_exit_counters_follow_an_event)
 	EXPECT_EQ(s0.signal.acked, s2.signal.acked);
 }
 
+/*
+ * One exit visits A (times out), then B (closed with the event received):
+ * every delivery ends in exactly one counter and the task is released.
+ */
+TEST_F(proc, proc_counters_balance_timeout_and_close)
+{
+	struct procevent_event ev;
+	struct pe_stats s0, s1;
+	struct pe_child k;
+	int a, b;
+
+	a = pe_open();
+	b = pe_open();
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, pe_set_timeout(a, 50 * PE_MS));
+	ASSERT_EQ(0, pe_set_mask(a, PROCEVENT_EXIT));
+	ASSERT_EQ(0, pe_set_mask(b, PROCEVENT_EXIT));
+	ASSERT_EQ(0, pe_stats_read(&s0));
+	ASSERT_EQ(0, pe_exit_event(a, &k, 0, &ev));
+	/* Not acked on A: it moves on to B when A's deadline passes. */
+	ASSERT_EQ(0, pe_wait_event(b, &ev, PE_WAIT_MS));
+	pe_close(b);
+	ASSERT_EQ(0, pe_reap(k.pid, PE_WAIT_MS, NULL));
+	ASSERT_EQ(0, pe_stats_read(&s1));
+	EXPECT_EQ(0, s1.held);
+	EXPECT_EQ(s0.exit.raised + 1, s1.exit.raised);
+	EXPECT_EQ(s0.exit.released + 1, s1.exit.released);
+	EXPECT_EQ(s0.exit.delivered + 2, s1.exit.delivered);
+	EXPECT_EQ(s0.exit.timedout + 1, s1.exit.timedout);
+	EXPECT_EQ(s0.exit.moved + 1, s1.exit.moved);
+	EXPECT_EQ(s0.exit.acked, s1.exit.acked);
+	EXPECT_EQ(s0.exit.withdrawn, s1.exit.withdrawn);
+	/* The balance a monitor can rely on once nothing is held. */
+	EXPECT_EQ(s1.exit.delivered - s0.exit.delivered,
+		  (s1.exit.acked - s0.exit.acked) +
+		  (s1.exit.timedout - s0.exit.timedout) +
+		  (s1.exit.withdrawn - s0.exit.withdrawn) +
+		  (s1.exit.moved - s0.exit.moved));
+}
+
 static void on_usr1(int sig)
 {
 	pe_report_byte('S');

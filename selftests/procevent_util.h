@@ -453,6 +453,7 @@ static inline void pe_cleanup(void)
 
 struct pe_type_stats {
 	long long raised, delivered, acked, withdrawn, timedout, lost;
+	long long moved, released;
 };
 
 struct pe_sub_line {
@@ -505,7 +506,9 @@ static inline int pe_type_line(const char *line, struct pe_type_stats *t)
 	       pe_kvll(line, "acked", &t->acked) ||
 	       pe_kvll(line, "withdrawn", &t->withdrawn) ||
 	       pe_kvll(line, "timedout", &t->timedout) ||
-	       pe_kvll(line, "lost", &t->lost) ? -EPROTO : 0;
+	       pe_kvll(line, "lost", &t->lost) ||
+	       pe_kvll(line, "moved", &t->moved) ||
+	       pe_kvll(line, "released", &t->released) ? -EPROTO : 0;
 }
 
 /* Parse /proc/procevent: 0, -errno (missing), -EPROTO (bad layout). */
