@@ -3,7 +3,7 @@
 #
 # Run the procevent benchmark in QEMU and report it (make bench).
 #
-#   bench/run.sh [--out DIR] [KVER...]
+#   bench/run.sh [--out DIR] [--report] [KVER...]
 #
 # KVER defaults to every installed generic amd64 kernel with headers (a 6.1
 # and a 6.12 kernel on Debian 12).  For each kernel the script builds
@@ -13,8 +13,9 @@
 #           ns per guest instruction, so a figure is a path length and the
 #           same loop gives the same figure boot after boot, whatever else
 #           the host runs.  The headline.
-#   tcg     plain TCG (PEBENCH_TCG_SMP CPUs, default 2): wall-clock time,
-#           cross-CPU wake-ups included; noisy when the host is busy.
+#   tcg     plain TCG (PEBENCH_TCG_SMP CPUs, default 1): wall-clock time,
+#           host time; noisy when the host is busy.
+# --report only reports on the consoles of an earlier run.
 # Every ratio is taken within one boot.  Results, in DIR (build/bench):
 #   bench.csv     kernel,clock,kind,name,value,op,target,verdict,description
 #   samples.csv   kernel,clock,name,run,ns (every run of every figure)
@@ -29,7 +30,9 @@
 #   PEBENCH_TCG_REPS, PEBENCH_TCG_SCALE  the same for the plain TCG boot
 #                     (default 5 and 25: wall-clock TCG is several times
 #                     slower than icount on a busy host)
-#   PEBENCH_TCG_SMP   CPUs of the plain TCG boot (default 2)
+#   PEBENCH_TCG_SMP   CPUs of the plain TCG boot (default 1; with 2, every
+#                     cross-CPU wake-up waits for the host to schedule the
+#                     other vCPU thread, milliseconds on a busy host)
 #   PEBENCH_ONLY      run only these sections (idle others subscribers
 #                     exec burst scale; default all)
 #   PEBENCH_TIMEOUT   limit per boot in seconds (default 900)
@@ -42,6 +45,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 here=$root/bench
 out=$root/build/bench
+report_only=0
 
 usage() {
 	sed -n '4,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
@@ -51,6 +55,7 @@ usage() {
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--out) out=$2; shift 2 ;;
+	--report) report_only=1; shift ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
 	-*) echo "bench: unknown option $1" >&2; usage ;;
@@ -63,7 +68,7 @@ reps=${PEBENCH_REPS:-7}
 scale=${PEBENCH_SCALE:-50}
 tcg_reps=${PEBENCH_TCG_REPS:-5}
 tcg_scale=${PEBENCH_TCG_SCALE:-25}
-tcg_smp=${PEBENCH_TCG_SMP:-2}
+tcg_smp=${PEBENCH_TCG_SMP:-1}
 timeout_s=${PEBENCH_TIMEOUT:-900}
 
 kernels=("$@")
@@ -105,7 +110,7 @@ fi
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-make -s -C "$here" OUTPUT="$out/bin"
+[[ $report_only -eq 1 ]] || make -s -C "$here" OUTPUT="$out/bin"
 bench_bin=$out/bin/procevent_bench
 
 # --- one initramfs per kernel -----------------------------------------------
@@ -181,13 +186,14 @@ boot() {
 	fi
 }
 
+failed=0
+if [[ $report_only -eq 0 ]]; then
 for k in "${kernels[@]}"; do
 	pack "$k"
 done
 
 # icount boots measure guest instructions, not host time: they may run
 # side by side.  The plain TCG boots run one at a time.
-failed=0
 pids=()
 for k in "${kernels[@]}"; do
 	if [[ " $modes " == *" icount "* ]]; then
@@ -206,6 +212,7 @@ for k in "${kernels[@]}"; do
 		boot "$k" "$m" || failed=1
 	done
 done
+fi
 
 # --- the report -------------------------------------------------------------
 
@@ -286,10 +293,11 @@ END {
 	}
 }' "$csv" | tee "$out/table.txt"
 
-# The plot: added cost per held exit against the number of held tasks.
+# The plot: added cost per held exit against the number of held tasks,
+# one panel per clock (icount figures are path lengths, TCG ones host time).
 dat=$out/scale.dat
 : >"$dat"
-plots=()
+declare -A plots=()
 idx=0
 for col in "${columns[@]}"; do
 	k=${col%/*}
@@ -302,23 +310,29 @@ for col in "${columns[@]}"; do
 	done
 	printf '\n\n' >>"$dat"
 	short=$(echo "$k" | cut -d. -f1,2)
-	plots+=("'$dat' index $idx with linespoints lw 2 pt 7 title '$short $m'")
+	plots[$m]+="${plots[$m]:+,} '$dat' index $idx with linespoints lw 2 pt 7 title '$short'"
 	idx=$((idx + 1))
 done
-plot_cmd=$(IFS=,; echo "${plots[*]}")
-gnuplot <<EOF
-set terminal pngcairo size 900,560 font 'sans,11'
-set output '$out/bench.png'
-set title 'procevent: added cost per held exit (one subscriber, RECV+ACK)'
-set xlabel 'tasks held at once'
-set ylabel 'microseconds per event'
-set logscale x
-set xrange [0.7:1500]
-set yrange [0:*]
-set key top left
-set grid
-plot $plot_cmd
-EOF
+{
+	echo "set terminal pngcairo size 1100,520 font 'sans,10'"
+	echo "set output '$out/bench.png'"
+	echo "set multiplot layout 1,${#plots[@]} title 'procevent: added cost per held exit (one subscriber, RECV+ACK) against tasks held at once'"
+	echo "set xlabel 'tasks held at once'"
+	echo "set ylabel 'microseconds per event'"
+	echo "set logscale x"
+	echo "set xrange [0.7:1500]"
+	echo "set key bottom right"
+	echo "set grid"
+	for m in $modes; do
+		[[ -n ${plots[$m]:-} ]] || continue
+		case $m in
+		icount) echo "set title 'icount: guest instructions (1 ns each)'; set yrange [0:*]" ;;
+		*) echo "set title 'plain TCG: host time (noisy)'; set autoscale y" ;;
+		esac
+		echo "plot ${plots[$m]}"
+	done
+	echo "unset multiplot"
+} | gnuplot
 
 echo
 echo "bench: $csv"
