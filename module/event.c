@@ -47,6 +47,9 @@ static void pe_pool_fill(unsigned int batch)
 	bool full;
 
 	while (batch--) {
+		/* Racy peek: the pool is full nearly always. */
+		if (READ_ONCE(pe_pool_count) >= READ_ONCE(pe_pool_size))
+			return;
 		raw_spin_lock_irqsave(&pe_pool_lock, flags);
 		full = pe_pool_count >= READ_ONCE(pe_pool_size);
 		raw_spin_unlock_irqrestore(&pe_pool_lock, flags);

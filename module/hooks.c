@@ -95,7 +95,7 @@ static void pe_claim_gc(struct work_struct *work)
 				continue;
 			dead[n++] = pe_claims[i].tgid;
 			memset(&pe_claims[i], 0, sizeof(pe_claims[i]));
-			pe_nr_claims--;
+			WRITE_ONCE(pe_nr_claims, pe_nr_claims - 1);
 		}
 		again = pe_nr_claims;
 		raw_spin_unlock_irq(&pe_claim_lock);
@@ -119,8 +119,27 @@ static bool pe_exit_claim(struct task_struct *task)
 	unsigned long flags;
 	int i, free = -1;
 
+	/*
+	 * Fast path, the common single-threaded exit: no other thread can
+	 * arrive, and no record can name this group.
+	 */
+	if (thread_group_empty(task)) {
+		/*
+		 * A record left by a thread that has since been reaped was
+		 * counted before that thread left the list: read in the
+		 * same order.
+		 */
+		smp_rmb();
+		if (!READ_ONCE(pe_nr_claims))
+			return true;
+	}
+
 	raw_spin_lock_irqsave(&pe_claim_lock, flags);
 	for (i = 0; i < PE_NR_CLAIMS; i++) {
+		if (!pe_nr_claims) {
+			free = 0;
+			break;
+		}
 		if (pe_claims[i].sig == sig && pe_claims[i].tgid == tgid) {
 			mine = false;
 			goto out_unlock;
@@ -140,7 +159,7 @@ static bool pe_exit_claim(struct task_struct *task)
 		pe_claims[free].sig = sig;
 		pe_claims[free].tgid = get_pid(tgid);
 		pe_claims[free].claimer = task;
-		pe_nr_claims++;
+		WRITE_ONCE(pe_nr_claims, pe_nr_claims + 1);
 	}
 	/*
 	 * A full table (256 multi-threaded processes whose threads are all
