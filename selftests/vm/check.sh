@@ -198,8 +198,8 @@ if dpkg-query -W -f='${db:Status-Status}' procevent-dkms 2>/dev/null | grep -q i
 elif [[ -n $(dkms status -m procevent 2>/dev/null) ]]; then
 	# Left over by an interrupted run.
 	echo "check: removing a procevent registration left in DKMS"
-	dkms status -m procevent | sed 's/^/  /'
-	for v in $(dkms status -m procevent | sed -n 's|^procevent/\([^,:]*\).*|\1|p' | sort -u); do
+	dkms status -m procevent 2>/dev/null | sed 's/^/  /'
+	for v in $(dkms status -m procevent 2>/dev/null | sed -n 's|^procevent/\([^,:]*\).*|\1|p' | sort -u); do
 		dkms remove "procevent/$v" --all >/dev/null
 		rm -rf "/usr/src/procevent-$v"
 	done
@@ -239,7 +239,7 @@ for r in ${kernels[@]+"${kernels[@]}"}; do
 	if dkms install "procevent/$version" -k "$r" >>"$log" 2>&1 &&
 			ko=$(installed_ko "$r") &&
 			[[ $(modinfo -k "$r" -n procevent 2>/dev/null) == "$ko" ]] &&
-			dkms status -m procevent -v "$version" -k "$r" | grep -q ': installed$'; then
+			dkms status -m procevent -v "$version" -k "$r" 2>/dev/null | grep -q ': installed$'; then
 		record PASS "dkms-install-$r"
 		case $ko in
 		*.xz) xz -dc "$ko" >"$dkms_dir/$r.ko" ;;
@@ -424,9 +424,9 @@ elif compgen -G "$debs/procevent-dkms_*.deb" >/dev/null; then
 		record FAIL deb-install
 		tail -n 30 "$out/deb-install.log" | sed 's/^/  /'
 	fi
-	dkms status -m procevent | sed 's/^/  dkms status: /'
+	dkms status -m procevent 2>/dev/null | sed 's/^/  dkms status: /'
 	for r in ${kernels[@]+"${kernels[@]}"}; do
-		if dkms status -m procevent -v "$version" -k "$r" | grep -q ': installed$' &&
+		if dkms status -m procevent -v "$version" -k "$r" 2>/dev/null | grep -q ': installed$' &&
 				ko=$(installed_ko "$r") &&
 				[[ $(modinfo -k "$r" -n procevent 2>/dev/null) == "$ko" ]]; then
 			record PASS "deb-dkms-$r"
