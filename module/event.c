@@ -106,7 +106,7 @@ static int pe_pool_size_set(const char *val, const struct kernel_param *kp)
 	return 0;
 }
 
-const struct kernel_param_ops pe_pool_size_ops = {
+static const struct kernel_param_ops pe_pool_size_ops = {
 	.set = pe_pool_size_set,
 	.get = param_get_uint,
 };
@@ -309,7 +309,7 @@ void pe_event_deliver(struct pe_event *ev, struct list_head *pos)
 }
 
 /* Take @ev off its handle's lists; the caller decides where it goes. */
-void pe_event_unlink(struct pe_event *ev)
+static void pe_event_unlink(struct pe_event *ev)
 {
 	struct pe_sub *sub = ev->sub;
 

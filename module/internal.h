@@ -160,13 +160,11 @@ void pe_pool_exit(void);
 struct pe_event *pe_event_get(u32 type, struct task_struct *task);
 bool pe_event_raise(struct pe_event *ev);
 void pe_event_deliver(struct pe_event *ev, struct list_head *pos);
-void pe_event_unlink(struct pe_event *ev);
 int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
 		  bool nonblock);
 void pe_event_unrecv(struct pe_sub *sub, u64 id);
 int pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack);
 void pe_events_wait_idle(void);
-extern const struct kernel_param_ops pe_pool_size_ops;
 
 /* hooks.c: tracepoint probes */
 int pe_hooks_init(void);
