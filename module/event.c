@@ -40,6 +40,20 @@ static atomic64_t pe_next_id = ATOMIC64_INIT(0);
 
 #define PE_REFILL_BATCH	16
 
+/*
+ * Does the task work need to top the pool up?  Every event goes back to
+ * the pool when its task leaves the hold, so steady traffic never drains
+ * it; only many tasks held at once do.  Waiting until a batch is missing
+ * keeps the common event free of an allocation and a free.
+ */
+static bool pe_pool_low(void)
+{
+	unsigned int size = READ_ONCE(pe_pool_size);
+
+	return READ_ONCE(pe_pool_count) <
+	       size - min_t(unsigned int, size / 2, PE_REFILL_BATCH);
+}
+
 static void pe_pool_fill(unsigned int batch)
 {
 	struct pe_event *ev;
@@ -302,7 +316,7 @@ void pe_event_deliver(struct pe_event *ev, struct list_head *pos)
 			/* The held task sleeps until its deadline: renew it. */
 			pe_event_kick(ev);
 		}
-		wake_up_interruptible_poll(&sub->wq, EPOLLIN | EPOLLRDNORM);
+		pe_sub_wake(sub);
 		return;
 	}
 	pe_event_finish(ev);
@@ -336,17 +350,79 @@ static void pe_event_move_on(struct pe_event *ev)
 	pe_sub_leave_if_idle(sub);
 }
 
+/* A task blocked in RECV or read(), on its handle's readers list. */
+struct pe_reader {
+	struct list_head node;
+	struct task_struct *task;
+};
+
+/*
+ * Something for the readers of @sub: an event queued, or mask 0.  Readers
+ * blocked in RECV or read() are woken directly; the wait queue, which
+ * costs a lock, only when poll or epoll waits on it.
+ */
+void pe_sub_wake(struct pe_sub *sub)
+{
+	struct pe_reader *r;
+
+	lockdep_assert_held(&pe_lock);
+	list_for_each_entry(r, &sub->readers, node)
+		wake_up_process(r->task);
+	/* Pairs with the barrier in pe_poll(). */
+	if (wq_has_sleeper(&sub->wq))
+		wake_up_interruptible_poll(&sub->wq, EPOLLIN | EPOLLRDNORM);
+}
+
+/*
+ * The oldest task blocked in RECV or read() on the handle @ev was just
+ * queued on, when it last ran on this CPU: a reference, or NULL.
+ */
+static struct task_struct *pe_event_reader(struct pe_event *ev)
+{
+	struct task_struct *reader;
+
+	lockdep_assert_held(&pe_lock);
+	if (ev->state != PE_EV_QUEUED)
+		return NULL;
+	if (list_empty(&ev->sub->readers))
+		return NULL;
+	reader = list_first_entry(&ev->sub->readers, struct pe_reader,
+				  node)->task;
+	if (task_cpu(reader) != raw_smp_processor_id())
+		return NULL;
+	get_task_struct(reader);
+	return reader;
+}
+
+/* Yield to @reader (and drop its reference) without holding pe_lock. */
+static void pe_yield(struct task_struct *reader)
+	__must_hold(&pe_lock)
+{
+	spin_unlock(&pe_lock);
+	yield_to(reader, false);
+	put_task_struct(reader);
+	spin_lock(&pe_lock);
+}
+
 /*
  * Hold the current task until its event is done.  Called and returns with
  * pe_lock held; sleeps without it.  Exit holds are not interruptible and
  * stay out of the load average (TASK_IDLE); the others end on a fatal
  * signal, which withdraws the event.  Each turn also enforces the ack
  * deadline of the handle the event waits on.
+ *
+ * The first time the event waits on a handle whose reader is blocked on
+ * this CPU, the task yields to that reader instead of sleeping: it stays
+ * runnable, so a prompt ack finds it awake and the round trip costs one
+ * sleep and one wake-up (the reader's) instead of two of each.  When the
+ * ack is slow, the task comes back to this loop and sleeps as usual.
  */
 static void pe_event_hold(struct pe_event *ev)
 {
 	bool killable = ev->type != PROCEVENT_EXIT;
 	struct pe_stats *st = &pe_stats[pe_type_idx(ev->type)];
+	struct pe_sub *yielded_to = NULL;
+	struct task_struct *reader;
 	ktime_t expires;
 
 	lockdep_assert_held(&pe_lock);
@@ -366,6 +442,14 @@ static void pe_event_hold(struct pe_event *ev)
 			pe_event_move_on(ev);
 			continue;
 		}
+		if (ev->sub != yielded_to) {
+			yielded_to = ev->sub;
+			reader = pe_event_reader(ev);
+			if (reader) {
+				pe_yield(reader);
+				continue;
+			}
+		}
 		expires = ns_to_ktime(min_t(u64, ev->deadline, KTIME_MAX));
 		/* Freezable: suspend and the cgroup freezer still work. */
 		set_current_state((killable ? TASK_KILLABLE : TASK_IDLE) |
@@ -383,7 +467,8 @@ static void pe_event_work(struct callback_head *head)
 {
 	struct pe_event *ev = container_of(head, struct pe_event, twork);
 
-	pe_pool_fill(PE_REFILL_BATCH);
+	if (pe_pool_low())
+		pe_pool_fill(PE_REFILL_BATCH);
 	pe_event_fill(ev);
 
 	spin_lock(&pe_lock);
@@ -445,11 +530,15 @@ static void pe_event_record(struct pe_event *ev, struct procevent_event *rec)
 	rec->type = ev->type;
 	rec->id = ev->id;
 	rcu_read_lock();
-	rec->pid = task_pid_nr_ns(tsk, ns);
-	rec->tgid = task_tgid_nr_ns(tsk, ns);
-	rec->ppid = task_tgid_nr_ns(rcu_dereference(tsk->real_parent), ns);
-	rec->uid = from_kuid_munged(uns, __task_cred(tsk)->uid);
+	rec->pid = pid_nr_ns(task_pid(tsk), ns);
+	rec->tgid = pid_nr_ns(task_tgid(tsk), ns);
+	rec->ppid = pid_nr_ns(task_tgid(rcu_dereference(tsk->real_parent)),
+			      ns);
+	rec->uid = __kuid_val(__task_cred(tsk)->uid);
 	rcu_read_unlock();
+	/* The initial namespace maps every uid but (uid_t)-1 to itself. */
+	if (uns != &init_user_ns || rec->uid == (u32)-1)
+		rec->uid = from_kuid_munged(uns, KUIDT_INIT(rec->uid));
 	rec->status = ev->status;
 	rec->signo = ev->signo;
 	rec->si_code = ev->si_code;
@@ -463,23 +552,21 @@ static void pe_event_record(struct pe_event *ev, struct procevent_event *rec)
 	rec->comm[sizeof(rec->comm) - 1] = '\0';
 }
 
-static bool pe_sub_readable(struct pe_sub *sub)
-{
-	return !list_empty_careful(&sub->queue) || !READ_ONCE(sub->mask);
-}
-
 /*
  * Take the oldest queued event of @sub and fill @rec.  -ENOMSG when the
- * handle has mask 0 and nothing is left to receive.
+ * handle has mask 0 and nothing is left to receive.  A blocked reader
+ * sleeps on the handle's readers list, under pe_lock: whoever queues an
+ * event or clears the mask holds that lock, so no wake-up is lost.
  */
 int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
 		  bool nonblock)
 {
+	struct pe_reader me = { .task = current };
 	struct pe_event *ev;
-	int err;
+	int err = 0;
 
+	spin_lock(&pe_lock);
 	for (;;) {
-		spin_lock(&pe_lock);
 		ev = list_first_entry_or_null(&sub->queue, struct pe_event,
 					      node);
 		if (ev) {
@@ -489,19 +576,30 @@ int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
 			sub->nr_received++;
 			ev->state = PE_EV_RECEIVED;
 			pe_event_record(ev, rec);
-			spin_unlock(&pe_lock);
-			return 0;
+			break;
 		}
-		err = sub->mask ? 0 : -ENOMSG;
+		if (!sub->mask) {
+			err = -ENOMSG;
+			break;
+		}
+		if (nonblock) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = -ERESTARTSYS;
+			break;
+		}
+		list_add_tail(&me.node, &sub->readers);
+		set_current_state(TASK_INTERRUPTIBLE);
 		spin_unlock(&pe_lock);
-		if (err)
-			return err;
-		if (nonblock)
-			return -EAGAIN;
-		err = wait_event_interruptible(sub->wq, pe_sub_readable(sub));
-		if (err)
-			return err;
+		schedule();
+		__set_current_state(TASK_RUNNING);
+		spin_lock(&pe_lock);
+		list_del(&me.node);
 	}
+	spin_unlock(&pe_lock);
+	return err;
 }
 
 /* The record of @id could not be copied out: queue the event again. */

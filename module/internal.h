@@ -16,8 +16,11 @@
  * Whoever causes a transition moves the event on, under pe_lock: the
  * subscriber that acks it, the closing of a handle, the held task itself on
  * a timeout or a fatal signal.  The held task is woken only when its event
- * is done or its deadline changed, so one subscriber costs one wake-up of
- * the reader and one of the held task per event.
+ * is done or its deadline changed.  When the reader it hands the event to
+ * is blocked on the same CPU, the held task yields to it and stays
+ * runnable, so a prompt ack costs no wake-up of the held task: one
+ * subscriber costs one sleep and one wake-up of the reader per event, as
+ * a pipe or seccomp round trip does.
  *
  * Event states (enum pe_state) and who moves an event between them:
  *
@@ -117,7 +120,8 @@ struct pe_sub {
 	struct pid_namespace *scope_ns;	/* (L) SCOPE_PIDNS: reference */
 	struct pid *opener;		/* process that opened the handle */
 	char opener_comm[TASK_COMM_LEN];
-	wait_queue_head_t wq;		/* readers and pollers */
+	struct list_head readers;	/* (L) blocked in RECV or read() */
+	wait_queue_head_t wq;		/* poll and epoll */
 };
 
 /* Counters per event type, (L) except the two the probes update. */
@@ -160,6 +164,7 @@ void pe_pool_exit(void);
 struct pe_event *pe_event_get(u32 type, struct task_struct *task);
 bool pe_event_raise(struct pe_event *ev);
 void pe_event_deliver(struct pe_event *ev, struct list_head *pos);
+void pe_sub_wake(struct pe_sub *sub);
 int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
 		  bool nonblock);
 void pe_event_unrecv(struct pe_sub *sub, u64 id);

@@ -37,6 +37,7 @@ static int pe_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&sub->node);
 	INIT_LIST_HEAD(&sub->queue);
 	INIT_LIST_HEAD(&sub->received);
+	INIT_LIST_HEAD(&sub->readers);
 	sub->acks = RB_ROOT;
 	init_waitqueue_head(&sub->wq);
 	sub->opener = get_pid(task_tgid(current));
@@ -176,6 +177,8 @@ static __poll_t pe_poll(struct file *file, poll_table *wait)
 	struct pe_sub *sub = file->private_data;
 
 	poll_wait(file, &sub->wq, wait);
+	/* Queued on the wait queue before the test: see pe_sub_wake(). */
+	smp_mb();
 	return list_empty_careful(&sub->queue) ? 0 : EPOLLIN | EPOLLRDNORM;
 }
 

@@ -30,13 +30,14 @@ unsigned int pe_want;			/* (L) union of listed masks */
  * compare pointers, and a listed handle holds a reference on its pid.
  */
 struct pid **pe_owners;
+static unsigned int pe_owner_slots;	/* (L) 1 + highest slot in use */
 
 bool pe_task_is_subscriber(struct task_struct *task)
 {
 	struct pid *tgid = task_tgid(task);
-	unsigned int i;
+	unsigned int i, n = READ_ONCE(pe_owner_slots);
 
-	for (i = 0; i < pe_max_subscribers; i++)
+	for (i = 0; i < n; i++)
 		if (READ_ONCE(pe_owners[i]) == tgid)
 			return true;
 	return false;
@@ -71,6 +72,8 @@ static int pe_sub_join(struct pe_sub *sub)
 	put_pid(sub->owner);
 	sub->owner = owner;
 	WRITE_ONCE(pe_owners[i], owner);
+	if (i >= pe_owner_slots)
+		WRITE_ONCE(pe_owner_slots, i + 1);
 	sub->slot = i;
 	list_add_tail(&sub->node, &pe_subs);
 	sub->listed = true;
@@ -80,10 +83,16 @@ static int pe_sub_join(struct pe_sub *sub)
 
 static void pe_sub_leave(struct pe_sub *sub)
 {
+	unsigned int n;
+
 	lockdep_assert_held(&pe_lock);
 	list_del(&sub->node);
 	sub->listed = false;
 	WRITE_ONCE(pe_owners[sub->slot], NULL);
+	n = pe_owner_slots;
+	while (n && !pe_owners[n - 1])
+		n--;
+	WRITE_ONCE(pe_owner_slots, n);
 	pe_nr_listed--;
 }
 
@@ -135,15 +144,15 @@ int pe_sub_set_mask(struct pe_sub *sub, u32 mask)
 		WRITE_ONCE(sub->mask, mask);
 		pe_sub_leave_if_idle(sub);
 		pe_want_update();
+		/* A RECV blocked on this handle returns ENOMSG on mask 0. */
+		if (!mask)
+			pe_sub_wake(sub);
 	}
 	spin_unlock(&pe_lock);
 out_update:
 	/* Dropping probes cannot fail. */
 	pe_hooks_update(READ_ONCE(pe_want));
 	mutex_unlock(&pe_hooks_mutex);
-
-	/* A RECV blocked on this handle returns ENOMSG on mask 0. */
-	wake_up_interruptible_poll(&sub->wq, EPOLLIN | EPOLLRDNORM);
 	return err;
 }
 
