@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -718,27 +719,32 @@ static double median(const char *name)
 	double v[MAX_REPS];
 
 	if (!s->n)
-		return 0;
+		return NAN;	/* not measured in this run */
 	memcpy(v, s->v, s->n * sizeof(v[0]));
 	qsort(v, s->n, sizeof(v[0]), cmp_double);
 	return s->n % 2 ? v[s->n / 2] : (v[s->n / 2 - 1] + v[s->n / 2]) / 2;
 }
 
+/* Figures and ratios of sections that did not run are left out. */
 static void metric(const char *name, double ns, const char *what)
 {
+	if (isnan(ns))
+		return;
 	printf("PEBENCH-METRIC,%s,%.1f,%s\n", name, ns, what);
 }
 
 static void ratio(const char *name, double value, const char *op,
 		  double target, const char *what)
 {
+	if (isnan(value))
+		return;
 	printf("PEBENCH-RATIO,%s,%.3f,%s,%.2f,%s\n", name, value, op, target,
 	       what);
 }
 
 static double quot(double a, double b)
 {
-	return b > 0 ? a / b : 0;
+	return b > 0 ? a / b : NAN;
 }
 
 /* ---- the sections --------------------------------------------------------- */

@@ -329,6 +329,55 @@ TEST_F(api, recv_blocked_wakes_enomsg_on_unsubscribe)
 	EXPECT_LE(t0, t.end);
 }
 
+struct recv_ev_thread {
+	int fd;
+	int ret;
+	struct procevent_event ev;
+};
+
+static void *recv_ev_thread_fn(void *arg)
+{
+	struct recv_ev_thread *t = arg;
+
+	t->ret = pe_recv(t->fd, &t->ev);
+	return NULL;
+}
+
+TEST_F(api, recv_two_blocked_readers_each_get_an_event)
+{
+	struct recv_ev_thread t[2] = { { .ret = 1 }, { .ret = 1 } };
+	struct pe_child k[2];
+	pthread_t th[2];
+	int fd = pe_open_blocking(), i;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
+	for (i = 0; i < 2; i++) {
+		t[i].fd = fd;
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, recv_ev_thread_fn,
+					    &t[i]));
+	}
+	/* Both threads block in RECV on the one handle. */
+	pe_sleep_ms(150);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pe_spawn_exit(&k[i], 0));
+		ASSERT_EQ(0, pe_go(&k[i], 'x'));
+	}
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(0, pe_join(th[i], PE_WAIT_MS))
+			TH_LOG("reader %d stayed blocked with an event queued",
+			       i);
+		EXPECT_EQ(0, t[i].ret);
+	}
+	/* One event each: two exits, not one received twice. */
+	EXPECT_NE(t[0].ev.id, t[1].ev.id);
+	EXPECT_NE(t[0].ev.pid, t[1].ev.pid);
+	for (i = 0; i < 2; i++) {
+		EXPECT_TRUE(t[i].ev.pid == k[0].pid || t[i].ev.pid == k[1].pid);
+		EXPECT_EQ(0, pe_ack_reap(fd, t[i].ev.id, t[i].ev.pid, NULL));
+	}
+}
+
 TEST_F(api, read_buffer_smaller_than_record_einval)
 {
 	char buf[PE_REC];
