@@ -18,6 +18,9 @@
 #                         (selftests/vm/check.sh)
 #   make bench            the benchmark, in QEMU on every installed kernel:
 #                         table, build/bench/bench.csv and bench.png
+#   make profile          guest instructions per function of a held exit,
+#                         a seccomp and a pipe round trip and a burst drain
+#                         (a QEMU plugin, bench/profile/), build/profile/
 #                         (bench/run.sh)
 #   make install          and more install targets: see "installing" below
 #   make deb              Debian packages in build/deb/
@@ -69,6 +72,9 @@ demo:
 bench:
 	$(ROOT)/bench/run.sh
 
+profile:
+	PEBENCH_MODES=profile $(ROOT)/bench/run.sh --out $(ROOT)/build/profile
+
 race:
 	$(MAKE) -C $(ROOT)/examples/lockd race
 
@@ -82,7 +88,7 @@ clean:
 		$(MAKE) -C $(KDIR) M=$(ROOT) clean; \
 	fi
 
-.PHONY: all module selftests tools check demo race stress bench clean
+.PHONY: all module selftests tools check demo race stress bench profile clean
 
 # --- installing -------------------------------------------------------------
 #

@@ -19,4 +19,11 @@ mount -t tmpfs tmpfs /tmp
 
 /procevent_bench </dev/null
 echo "PEBENCH-EXIT,$?"
+# A profile boot (bench/profile/) names the addresses it counted.
+if [ "${PEBENCH_PROFILE:-}" = 1 ]; then
+	echo 0 >/proc/sys/kernel/kptr_restrict
+	echo PEBENCH-KALLSYMS-BEGIN
+	grep ' [tT] ' /proc/kallsyms
+	echo PEBENCH-KALLSYMS-END
+fi
 poweroff -f

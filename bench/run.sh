@@ -15,6 +15,11 @@
 #           the host runs.  The headline.
 #   tcg     plain TCG (PEBENCH_TCG_SMP CPUs, default 1): wall-clock time,
 #           host time; noisy when the host is busy.
+#   profile (make profile; not in the default modes) icount with the QEMU
+#           plugin bench/profile/icount_prof.c: one marked run of the fork,
+#           held-exit, pipe, seccomp and burst loops, counted instruction
+#           by instruction; bench/profile/report.sh prints instructions per
+#           function and per group (KVER/profile/report.txt).
 # --report only reports on the consoles of an earlier run.
 # Every ratio is taken within one boot.  Results, in DIR (build/bench):
 #   bench.csv     kernel,clock,kind,name,value,op,target,verdict,description
@@ -112,6 +117,11 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 [[ $report_only -eq 1 ]] || make -s -C "$here" OUTPUT="$out/bin"
 bench_bin=$out/bin/procevent_bench
+plugin=$out/bin/icount_prof.so
+if [[ " $modes " == *" profile "* && $report_only -eq 0 ]]; then
+	cc -shared -fPIC -O2 -Wall -Wextra -Wno-unused-parameter -Werror \
+		-o "$plugin" "$here/profile/icount_prof.c"
+fi
 
 # --- one initramfs per kernel -----------------------------------------------
 
@@ -135,7 +145,7 @@ pack() {
 	rm -rf "$stage"
 	mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp}
 	cp "$busybox" "$stage/bin/busybox"
-	for applet in sh mount poweroff; do
+	for applet in sh mount poweroff grep; do
 		ln -sf busybox "$stage/bin/$applet"
 	done
 	cp "$dir/module/procevent.ko" "$stage/procevent.ko"
@@ -169,6 +179,11 @@ boot() {
 		accel=(-accel tcg -smp "$tcg_smp")
 		args+=" PEBENCH_REPS=$tcg_reps PEBENCH_SCALE=$tcg_scale"
 		;;
+	profile)
+		accel=(-accel tcg -icount shift=0,sleep=off -smp 1
+		       -plugin "$plugin,out=$dir/icount_prof.out")
+		args+=" PEBENCH_PROFILE=1 PEBENCH_SCALE=$scale nokaslr"
+		;;
 	*) echo "bench: unknown mode $mode" >&2; return 2 ;;
 	esac
 	local start=$SECONDS rc=0
@@ -192,22 +207,23 @@ for k in "${kernels[@]}"; do
 	pack "$k"
 done
 
-# icount boots measure guest instructions, not host time: they may run
-# side by side.  The plain TCG boots run one at a time.
+# icount (and profile) boots measure guest instructions, not host time:
+# they may run side by side.  The plain TCG boots run one at a time.
 pids=()
 for k in "${kernels[@]}"; do
-	if [[ " $modes " == *" icount "* ]]; then
-		echo "bench: $k icount: booting"
-		boot "$k" icount &
+	for m in icount profile; do
+		[[ " $modes " == *" $m "* ]] || continue
+		echo "bench: $k $m: booting"
+		boot "$k" "$m" &
 		pids+=($!)
-	fi
+	done
 done
 for p in ${pids[@]+"${pids[@]}"}; do
 	wait "$p" || failed=1
 done
 for k in "${kernels[@]}"; do
 	for m in $modes; do
-		[[ $m == icount ]] && continue
+		[[ $m == icount || $m == profile ]] && continue
 		echo "bench: $k $m: booting"
 		boot "$k" "$m" || failed=1
 	done
@@ -220,9 +236,21 @@ csv=$out/bench.csv
 samples=$out/samples.csv
 echo "kernel,clock,kind,name,value,op,target,verdict,description" >"$csv"
 echo "kernel,clock,name,run,ns" >"$samples"
+for k in "${kernels[@]}"; do
+	[[ " $modes " == *" profile "* ]] || continue
+	d=$out/$k/profile
+	[[ -s $d/icount_prof.out ]] || continue
+	"$here/profile/report.sh" "$d/console.log" "$d/icount_prof.out" \
+		>"$d/report.txt"
+	echo "bench: $k: guest instructions per iteration (profile)"
+	cat "$d/report.txt"
+	echo
+done
+
 columns=()
 for k in "${kernels[@]}"; do
 	for m in $modes; do
+		[[ $m == profile ]] && continue
 		log=$out/$k/$m/console.log
 		grep -q '^PEBENCH-DONE' "$log" 2>/dev/null || continue
 		columns+=("$k/$m")
@@ -243,6 +271,7 @@ for k in "${kernels[@]}"; do
 done
 
 if [[ ${#columns[@]} -eq 0 ]]; then
+	[[ $modes == profile ]] && exit $failed
 	echo "bench: no boot finished" >&2
 	exit 1
 fi
