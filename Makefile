@@ -18,10 +18,10 @@
 #                         (selftests/vm/check.sh)
 #   make bench            the benchmark, in QEMU on every installed kernel:
 #                         table, build/bench/bench.csv and bench.png
+#                         (bench/run.sh)
 #   make profile          guest instructions per function of a held exit,
 #                         a seccomp and a pipe round trip and a burst drain
-#                         (a QEMU plugin, bench/profile/), build/profile/
-#                         (bench/run.sh)
+#                         (a QEMU plugin, bench/profile/), in build/profile/
 #   make install          and more install targets: see "installing" below
 #   make deb              Debian packages in build/deb/
 #   make clean
