@@ -394,12 +394,20 @@ static struct task_struct *pe_event_reader(struct pe_event *ev)
 	return reader;
 }
 
-/* Yield to @reader (and drop its reference) without holding pe_lock. */
+/*
+ * Let @reader run before the current task sleeps (and drop the reference
+ * on it), without holding pe_lock.  When waking the reader already asked
+ * for a switch (it preempts us, as CFS usually decides), a plain schedule()
+ * is the cheaper way there; otherwise (EEVDF often declines) yield to it.
+ */
 static void pe_yield(struct task_struct *reader)
 	__must_hold(&pe_lock)
 {
 	spin_unlock(&pe_lock);
-	yield_to(reader, false);
+	if (need_resched())
+		schedule();
+	else
+		yield_to(reader, false);
 	put_task_struct(reader);
 	spin_lock(&pe_lock);
 }
