@@ -41,17 +41,17 @@ static atomic64_t pe_next_id = ATOMIC64_INIT(0);
 #define PE_REFILL_BATCH	16
 
 /*
- * Does the task work need to top the pool up?  Every event goes back to
- * the pool when its task leaves the hold, so steady traffic never drains
- * it; only many tasks held at once do.  Waiting until a batch is missing
- * keeps the common event free of an allocation and a free.
+ * The task work tops the pool up to pe_pool_size; a freed event goes back
+ * to the pool while it holds fewer than pe_pool_size + PE_REFILL_BATCH.
+ * The slack above the size keeps steady traffic (take one, free one) from
+ * allocating and freeing an event each time, and the probes still find at
+ * least pe_pool_size free events after the task works have run.
  */
-static bool pe_pool_low(void)
+static unsigned int pe_pool_cap(void)
 {
 	unsigned int size = READ_ONCE(pe_pool_size);
 
-	return READ_ONCE(pe_pool_count) <
-	       size - min_t(unsigned int, size / 2, PE_REFILL_BATCH);
+	return size ? size + PE_REFILL_BATCH : 0;
 }
 
 static void pe_pool_fill(unsigned int batch)
@@ -185,7 +185,7 @@ static void pe_event_free(struct pe_event *ev)
 	put_pid(ev->sender);
 	memset(ev, 0, sizeof(*ev));
 	raw_spin_lock_irqsave(&pe_pool_lock, flags);
-	if (pe_pool_count < READ_ONCE(pe_pool_size)) {
+	if (pe_pool_count < pe_pool_cap()) {
 		list_add(&ev->node, &pe_pool);
 		pe_pool_count++;
 		ev = NULL;
@@ -217,12 +217,12 @@ static void pe_event_fill(struct pe_event *ev)
 
 	ev->start_time_ns = tsk->group_leader->start_boottime;
 	/*
-	 * The task's own context: only a write to /proc/PID/comm can change
-	 * the name now, and a copy torn by one is still terminated when the
-	 * record is built.  get_task_comm()'s lock and string copy cost more
+	 * The task's own context: only a write to its /proc comm file can
+	 * change the name now, and a copy torn by one is still terminated
+	 * when the record is built.  get_task_comm()'s lock and string copy cost more
 	 * than the rest of this function on 6.12.
 	 */
-	memcpy(ev->comm, tsk->comm, sizeof(ev->comm));
+	data_race(memcpy(ev->comm, tsk->comm, sizeof(ev->comm)));
 #ifdef CONFIG_CGROUPS
 	rcu_read_lock();
 	ev->cgroup_id = cgroup_id(task_dfl_cgroup(tsk));
@@ -409,6 +409,7 @@ static struct task_struct *pe_event_reader(struct pe_event *ev)
 static void pe_yield(struct task_struct *reader)
 	__must_hold(&pe_lock)
 {
+	lockdep_assert_held(&pe_lock);
 	spin_unlock(&pe_lock);
 	if (need_resched())
 		schedule();
@@ -481,8 +482,7 @@ static void pe_event_work(struct callback_head *head)
 {
 	struct pe_event *ev = container_of(head, struct pe_event, twork);
 
-	if (pe_pool_low())
-		pe_pool_fill(PE_REFILL_BATCH);
+	pe_pool_fill(PE_REFILL_BATCH);
 	pe_event_fill(ev);
 
 	spin_lock(&pe_lock);
@@ -630,6 +630,8 @@ void pe_event_unrecv(struct pe_sub *sub, u64 id)
 		sub->nr_received--;
 		sub->nr_queued++;
 		ev->state = PE_EV_QUEUED;
+		/* Another reader may have gone back to sleep meanwhile. */
+		pe_sub_wake(sub);
 	}
 	spin_unlock(&pe_lock);
 }

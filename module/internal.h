@@ -18,9 +18,9 @@
  * a timeout or a fatal signal.  The held task is woken only when its event
  * is done or its deadline changed.  When the reader it hands the event to
  * is blocked on the same CPU, the held task yields to it and stays
- * runnable, so a prompt ack costs no wake-up of the held task: one
- * subscriber costs one sleep and one wake-up of the reader per event, as
- * a pipe or seccomp round trip does.
+ * runnable, so a prompt ack finds it awake (its wake_up_process() has
+ * nothing to do): one subscriber costs one sleep and one wake-up of the
+ * reader per event, as a pipe or seccomp round trip does.
  *
  * Event states (enum pe_state) and who moves an event between them:
  *
@@ -97,10 +97,7 @@ struct pe_event {
 	char comm[TASK_COMM_LEN];
 };
 
-/*
- * One open /dev/procevent.  Fields marked (L) are protected by pe_lock;
- * mask is also read without it by RECV's wait condition.
- */
+/* One open /dev/procevent.  Fields marked (L) are protected by pe_lock. */
 struct pe_sub {
 	struct list_head node;		/* (L) in pe_subs while listed */
 	bool listed;			/* (L) */

@@ -35,7 +35,8 @@ static unsigned int pe_owner_slots;	/* (L) 1 + highest slot in use */
 bool pe_task_is_subscriber(struct task_struct *task)
 {
 	struct pid *tgid = task_tgid(task);
-	unsigned int i, n = READ_ONCE(pe_owner_slots);
+	/* Pairs with the release in pe_sub_join(): the slot is filled. */
+	unsigned int i, n = smp_load_acquire(&pe_owner_slots);
 
 	for (i = 0; i < n; i++)
 		if (READ_ONCE(pe_owners[i]) == tgid)
@@ -72,8 +73,8 @@ static int pe_sub_join(struct pe_sub *sub)
 	put_pid(sub->owner);
 	sub->owner = owner;
 	WRITE_ONCE(pe_owners[i], owner);
-	if (i >= pe_owner_slots)
-		WRITE_ONCE(pe_owner_slots, i + 1);
+	/* Pairs with the acquire in pe_task_is_subscriber(). */
+	smp_store_release(&pe_owner_slots, max(pe_owner_slots, i + 1));
 	sub->slot = i;
 	list_add_tail(&sub->node, &pe_subs);
 	sub->listed = true;
@@ -141,7 +142,7 @@ int pe_sub_set_mask(struct pe_sub *sub, u32 mask)
 	if (!sub->listed && mask)
 		err = pe_sub_join(sub);
 	if (!err) {
-		WRITE_ONCE(sub->mask, mask);
+		sub->mask = mask;
 		pe_sub_leave_if_idle(sub);
 		pe_want_update();
 		/* A RECV blocked on this handle returns ENOMSG on mask 0. */

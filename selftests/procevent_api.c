@@ -332,6 +332,7 @@ TEST_F(api, recv_blocked_wakes_enomsg_on_unsubscribe)
 struct recv_ev_thread {
 	int fd;
 	int ret;
+	pid_t tid;
 	struct procevent_event ev;
 };
 
@@ -339,30 +340,69 @@ static void *recv_ev_thread_fn(void *arg)
 {
 	struct recv_ev_thread *t = arg;
 
+	__atomic_store_n(&t->tid, pe_gettid(), __ATOMIC_RELEASE);
 	t->ret = pe_recv(t->fd, &t->ev);
 	return NULL;
 }
 
+/* Wait until the thread of @t sleeps (state S in its stat); 0 or -1. */
+static int recv_ev_thread_asleep(struct recv_ev_thread *t, int ms)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	pid_t tid;
+	int i, fd;
+
+	for (i = 0; i < ms / 10; i++, pe_sleep_ms(10)) {
+		tid = __atomic_load_n(&t->tid, __ATOMIC_ACQUIRE);
+		if (!tid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] == 'S')
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * Two readers blocked in RECV on one handle; two events arrive in one
+ * step (the handle ahead of it closes with both queued): each reader
+ * gets one, none stays blocked.
+ */
 TEST_F(api, recv_two_blocked_readers_each_get_an_event)
 {
 	struct recv_ev_thread t[2] = { { .ret = 1 }, { .ret = 1 } };
 	struct pe_child k[2];
 	pthread_t th[2];
-	int fd = pe_open_blocking(), i;
+	int first = pe_open(), fd = pe_open_blocking(), i;
 
+	ASSERT_LE(0, first);
 	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pe_set_mask(first, PROCEVENT_EXIT));
 	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pe_spawn_exit(&k[i], 0));
+		ASSERT_EQ(0, pe_go(&k[i], 'x'));
+	}
+	/* Both exits wait, unread, on the first handle. */
+	ASSERT_EQ(0, pe_fdinfo_wait(first, "queued", 2, PE_WAIT_MS));
 	for (i = 0; i < 2; i++) {
 		t[i].fd = fd;
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, recv_ev_thread_fn,
 					    &t[i]));
 	}
-	/* Both threads block in RECV on the one handle. */
-	pe_sleep_ms(150);
-	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, pe_spawn_exit(&k[i], 0));
-		ASSERT_EQ(0, pe_go(&k[i], 'x'));
-	}
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, recv_ev_thread_asleep(&t[i], PE_WAIT_MS));
+	pe_close(first);
 	for (i = 0; i < 2; i++) {
 		EXPECT_EQ(0, pe_join(th[i], PE_WAIT_MS))
 			TH_LOG("reader %d stayed blocked with an event queued",
@@ -375,6 +415,29 @@ TEST_F(api, recv_two_blocked_readers_each_get_an_event)
 	for (i = 0; i < 2; i++) {
 		EXPECT_TRUE(t[i].ev.pid == k[0].pid || t[i].ev.pid == k[1].pid);
 		EXPECT_EQ(0, pe_ack_reap(fd, t[i].ev.id, t[i].ev.pid, NULL));
+	}
+}
+
+TEST_F(api, recv_two_blocked_readers_both_enomsg_on_unsubscribe)
+{
+	struct recv_ev_thread t[2] = { { .ret = 1 }, { .ret = 1 } };
+	pthread_t th[2];
+	int fd = pe_open_blocking(), i;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pe_set_mask(fd, PE_ALL));
+	for (i = 0; i < 2; i++) {
+		t[i].fd = fd;
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, recv_ev_thread_fn,
+					    &t[i]));
+	}
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, recv_ev_thread_asleep(&t[i], PE_WAIT_MS));
+	ASSERT_EQ(0, pe_set_mask(fd, 0));
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ(0, pe_join(th[i], PE_WAIT_MS))
+			TH_LOG("reader %d stayed blocked after unsubscribe", i);
+		EXPECT_EQ(-ENOMSG, t[i].ret);
 	}
 }
 
