@@ -852,6 +852,8 @@ static void bench_idle(void)
 		kill_reap(sub);
 		sample("fork_other", v);
 		sample("idle_fork_other", v / fn);
+		/* The SIGNAL probe stays registered a second after its last user. */
+		usleep(1200000);
 		sub = acker(PROCEVENT_EXIT);
 		v = signal_run();
 		kill_reap(sub);

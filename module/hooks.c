@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Tracepoint probes (exit, signal, fork, exec): finding the tracepoints, registering a probe only
- * while some subscriber wants its event type, deciding in probe context
+ * Tracepoint probes (exit, signal, fork, exec): finding the tracepoints,
+ * registering a probe while some subscriber wants its event type (and for
+ * a second after the last one stops), deciding in probe context
  * whether a task raises an event, and finding the last thread of an
  * exiting process.
  *
@@ -333,10 +334,9 @@ static int pe_hook_set(u32 type, struct tracepoint *tp, void *probe,
 
 /*
  * Register exactly the probes of the types in @want.  On failure (no
- * memory for the probe array) the probes already registered stay, and
- * the caller backs out of whatever needed the new ones.
+ * memory for the probe array) the probes already registered stay.
  */
-int pe_hooks_update(unsigned int want)
+static int pe_hooks_set(unsigned int want)
 {
 	int err;
 
@@ -352,12 +352,47 @@ int pe_hooks_update(unsigned int want)
 	return err;
 }
 
+/*
+ * Probes of types nobody wants any more are unregistered a little later,
+ * not at once: registering and unregistering a tracepoint patches kernel
+ * text on every CPU, and a subscriber that changes its mask often would
+ * do that each time.  Until then such a probe returns at its first test
+ * (pe_want).
+ */
+#define PE_HOOKS_LINGER	HZ
+
+static void pe_hooks_gc(struct work_struct *work)
+{
+	mutex_lock(&pe_hooks_mutex);
+	/* Dropping probes cannot fail. */
+	pe_hooks_set(pe_hooks_on & READ_ONCE(pe_want));
+	mutex_unlock(&pe_hooks_mutex);
+}
+
+static DECLARE_DELAYED_WORK(pe_hooks_gc_work, pe_hooks_gc);
+
+/*
+ * Make sure the probes of the types in @want are registered; those of
+ * other types go after PE_HOOKS_LINGER.  On failure (no memory for the
+ * probe array) the caller backs out of whatever needed the new ones.
+ */
+int pe_hooks_update(unsigned int want)
+{
+	lockdep_assert_held(&pe_hooks_mutex);
+	if (pe_hooks_on & ~want)
+		mod_delayed_work(system_wq, &pe_hooks_gc_work,
+				 PE_HOOKS_LINGER);
+	return pe_hooks_set(pe_hooks_on | want);
+}
+
 void pe_hooks_exit(void)
 {
 	unsigned int i;
 
+	/* No handle is open: nothing queues the work again. */
+	cancel_delayed_work_sync(&pe_hooks_gc_work);
 	mutex_lock(&pe_hooks_mutex);
-	pe_hooks_update(0);
+	pe_hooks_set(0);
 	mutex_unlock(&pe_hooks_mutex);
 	/* No probe runs, or will run, after this. */
 	tracepoint_synchronize_unregister();
