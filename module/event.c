@@ -219,8 +219,8 @@ static void pe_event_fill(struct pe_event *ev)
 	/*
 	 * The task's own context: only a write to its /proc comm file can
 	 * change the name now, and a copy torn by one is still terminated
-	 * when the record is built.  get_task_comm()'s lock and string copy cost more
-	 * than the rest of this function on 6.12.
+	 * when the record is built.  get_task_comm()'s lock and string copy
+	 * cost more than the rest of this function on 6.12.
 	 */
 	data_race(memcpy(ev->comm, tsk->comm, sizeof(ev->comm)));
 #ifdef CONFIG_CGROUPS

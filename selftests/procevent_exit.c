@@ -399,6 +399,31 @@ TEST_F(exit, exit_ids_increase_strictly)
 	}
 }
 
+/*
+ * The exit probe stays registered a moment after the last EXIT subscriber
+ * changes its mask; an exit in that moment is neither raised nor held.
+ */
+TEST_F(exit, exit_not_raised_just_after_exit_leaves_the_mask)
+{
+	struct procevent_event ev;
+	struct pe_stats s0, s1;
+	struct pe_child k;
+	int fd = pe_open();
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
+	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_SIGNAL));
+	ASSERT_EQ(0, pe_stats_read(&s0));
+	ASSERT_EQ(0, pe_spawn_exit(&k, 0));
+	ASSERT_EQ(0, pe_go(&k, 'x'));
+	EXPECT_EQ(0, pe_reap(k.pid, PE_WAIT_MS, NULL))
+		TH_LOG("the exit was held after EXIT left the mask");
+	ASSERT_EQ(0, pe_stats_read(&s1));
+	EXPECT_EQ(s0.exit.raised, s1.exit.raised);
+	EXPECT_EQ(s0.exit.lost, s1.exit.lost);
+	EXPECT_EQ(0, pe_quiet(fd, PE_QUIET_MS, &ev));
+}
+
 TEST_F(exit, exit_not_raised_without_exit_in_mask)
 {
 	struct procevent_event ev;
