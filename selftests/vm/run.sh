@@ -43,6 +43,9 @@
 # Environment:
 #   PROCEVENT_VM_TIMEOUT   hard limit for the VM run in seconds (default 600)
 #   PROCEVENT_VM_SMP       virtual CPUs (default 2)
+#   PROCEVENT_VM_TCG_THREAD  multi (default: one host thread per virtual
+#                          CPU) or single (the CPUs take turns in one host
+#                          thread; see stress/run.sh)
 #   PROCEVENT_VM_MEM       memory (default 1G)
 #   PROCEVENT_VM_APPEND    extra kernel command line
 #   PROCEVENT_VM_VERBOSE   1: copy the console to stdout while it runs
@@ -114,6 +117,7 @@ fi
 
 timeout_s=${PROCEVENT_VM_TIMEOUT:-600}
 smp=${PROCEVENT_VM_SMP:-2}
+tcg_thread=${PROCEVENT_VM_TCG_THREAD:-multi}
 mem=${PROCEVENT_VM_MEM:-1G}
 
 if [[ ! -r $kernel || ! -f $kdir/Makefile ]]; then
@@ -332,20 +336,20 @@ append+=" rcupdate.rcu_cpu_stall_timeout=60"
 append+=" preempt=full slub_debug=FZP kfence.sample_interval=10"
 append+=" ${PROCEVENT_VM_APPEND:-}"
 
-echo "run.sh: $kver: booting (smp $smp, tcg, limit ${timeout_s}s;" \
+echo "run.sh: $kver: booting (smp $smp, tcg $tcg_thread, limit ${timeout_s}s;" \
 	"${#ordered[@]} test program(s): ${ordered[*]+${ordered[*]}})"
 start=$SECONDS
 qemu_rc=0
 set +e
 if [[ ${PROCEVENT_VM_VERBOSE:-0} == 1 ]]; then
 	timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-		-accel tcg -m "$mem" -smp "$smp" -nodefaults -no-user-config \
+		-accel tcg,thread="$tcg_thread" -m "$mem" -smp "$smp" -nodefaults -no-user-config \
 		-display none -serial stdio -no-reboot \
 		-kernel "$kernel" -initrd "$initramfs" -append "$append" \
 		</dev/null 2>&1 | tr -d '\r' | tee "$console"
 else
 	timeout -k 10 "$timeout_s" qemu-system-x86_64 \
-		-accel tcg -m "$mem" -smp "$smp" -nodefaults -no-user-config \
+		-accel tcg,thread="$tcg_thread" -m "$mem" -smp "$smp" -nodefaults -no-user-config \
 		-display none -serial stdio -no-reboot \
 		-kernel "$kernel" -initrd "$initramfs" -append "$append" \
 		</dev/null 2>&1 | tr -d '\r' >"$console"
