@@ -8,6 +8,8 @@
 
 #include <linux/rcupdate.h>
 #include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/task_work.h>
 
 /*
  * sched_process_exit: from 6.16 the tracepoint passes group_dead; before,
@@ -54,5 +56,27 @@ static inline void pe_sync_module_text(void)
 	synchronize_rcu();
 #endif
 }
+
+/*
+ * A process's exit wakes the wait queue that pidfd poll() sleeps on
+ * (do_notify_pidfd()); sub.c hangs a callback on it to learn when the
+ * owner of a subscription has exited.
+ */
+#define pe_pid_waitq(pid)	(&(pid)->wait_pidfd)
+
+/*
+ * Module unload turns the task work of an event that has not started into
+ * kfree() of the event (twork is its first member), so that a task stuck
+ * between the probe and its task work runs no module text later.  Calling
+ * kfree() through a task_work_func_t pointer would trip kernel CFI's type
+ * check: with CFI, unload waits for such tasks instead.
+ */
+#if defined(CONFIG_CFI_CLANG) || defined(CONFIG_CFI)
+#define PE_CAN_ORPHAN	0
+#define pe_orphan_func	NULL
+#else
+#define PE_CAN_ORPHAN	1
+#define pe_orphan_func	((task_work_func_t)(void *)kfree)
+#endif
 
 #endif /* PE_COMPAT_H */

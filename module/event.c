@@ -25,18 +25,32 @@
 
 /*
  * The pool of free events.  Probes cannot allocate (on PREEMPT_RT not even
- * with GFP_ATOMIC), so they take a preallocated event here; the task work,
- * which may sleep, tops the pool up again.  An empty pool means a lost
- * event, counted per type.
+ * with GFP_ATOMIC), so they take a preallocated event here.  Refills, in
+ * process context: a work item on a high-priority worker, kicked by the
+ * probe that takes the pool below half of pool_size, so a burst of events
+ * raised before any of their task works has run (many processes killed
+ * at once, whose exits wait in exit_files()) finds the pool refilled
+ * behind it; and every task work tops it up on its way (SPEC 9.7).  An
+ * empty pool means memory ran out: the event is lost, counted per type.
  */
 static DEFINE_RAW_SPINLOCK(pe_pool_lock);
 static LIST_HEAD(pe_pool);		/* protected by pe_pool_lock */
 static unsigned int pe_pool_count;	/* protected by pe_pool_lock */
 static unsigned int pe_pool_size = 256;
+/* Events taken by the probes and not yet freed, for unload. */
+static LIST_HEAD(pe_live);		/* protected by pe_pool_lock */
 
 /* Events taken from the pool and not yet freed: task works in flight. */
 static atomic_t pe_inflight = ATOMIC_INIT(0);
-static atomic64_t pe_next_id = ATOMIC64_INIT(0);
+/* Ids are taken under pe_lock, when an event is first queued. */
+static u64 pe_last_id;			/* (L) */
+
+/*
+ * Set once the module's init has filled the pool: before that (parameters
+ * are set while the module is still loading, and a load can fail after
+ * that) the pool_size setter only records the size.
+ */
+static bool pe_pool_ready;	/* protected by the module's param lock */
 
 #define PE_REFILL_BATCH	16
 
@@ -79,6 +93,13 @@ static void pe_pool_fill(unsigned int batch)
 	}
 }
 
+static void pe_pool_refill(struct work_struct *work)
+{
+	pe_pool_fill(UINT_MAX);
+}
+
+static DECLARE_WORK(pe_pool_work, pe_pool_refill);
+
 /* Free what the pool holds beyond pe_pool_size. */
 static void pe_pool_trim(void)
 {
@@ -115,8 +136,10 @@ static int pe_pool_size_set(const char *val, const struct kernel_param *kp)
 	if (pe_pool_closed)
 		return -EBUSY;
 	WRITE_ONCE(pe_pool_size, size);
-	pe_pool_trim();
-	pe_pool_fill(UINT_MAX);
+	if (pe_pool_ready) {
+		pe_pool_trim();
+		pe_pool_fill(UINT_MAX);
+	}
 	return 0;
 }
 
@@ -127,49 +150,89 @@ static const struct kernel_param_ops pe_pool_size_ops = {
 
 module_param_cb(pool_size, &pe_pool_size_ops, &pe_pool_size, 0644);
 MODULE_PARM_DESC(pool_size,
-		 "Free events kept ready for the probes (default 256, at most 65536); when none is left an event is lost");
+		 "Free events kept ready for the probes (default 256, at most 65536); refilled as they are used, an event is lost only when memory runs out");
 
 int pe_pool_init(void)
 {
+	kernel_param_lock(THIS_MODULE);
+	pe_pool_ready = true;
+	kernel_param_unlock(THIS_MODULE);
 	pe_pool_fill(UINT_MAX);
 	if (pe_pool_size && !pe_pool_count)
 		return -ENOMEM;
 	return 0;
 }
 
+/* Module exit, and every failed load: free the whole pool. */
 void pe_pool_exit(void)
 {
 	kernel_param_lock(THIS_MODULE);
 	pe_pool_closed = true;
 	WRITE_ONCE(pe_pool_size, 0);
 	kernel_param_unlock(THIS_MODULE);
+	cancel_work_sync(&pe_pool_work);
 	pe_pool_trim();
 }
 
 /*
- * Probe context: take a free event for @task (current, or a new child).  Returns NULL and
- * counts the loss when the pool is empty.
+ * Probe context: a free event, or NULL; on the live list when @live.
+ * Kicks the refill when the pool runs low.
  */
-struct pe_event *pe_event_get(u32 type, struct task_struct *task)
+static struct pe_event *__pe_pool_take(bool live)
 {
-	struct pe_stats *st = &pe_stats[pe_type_idx(type)];
 	struct pe_event *ev = NULL;
 	unsigned long flags;
+	bool low;
 
 	raw_spin_lock_irqsave(&pe_pool_lock, flags);
 	if (!list_empty(&pe_pool)) {
 		ev = list_first_entry(&pe_pool, struct pe_event, node);
-		list_del(&ev->node);
+		list_del_init(&ev->node);
 		pe_pool_count--;
+		if (live)
+			list_add(&ev->live, &pe_live);
 	}
+	low = pe_pool_count < READ_ONCE(pe_pool_size) / 2;
 	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
+	if (low)
+		queue_work(system_highpri_wq, &pe_pool_work);
+	return ev;
+}
+
+/* Probe context: a free event for another use (vfork marks), or NULL. */
+struct pe_event *pe_pool_take(void)
+{
+	return __pe_pool_take(false);
+}
+
+/* Put a clean event (no references, on no list) back in the pool. */
+void pe_pool_give(struct pe_event *ev)
+{
+	unsigned long flags;
+
+	memset(ev, 0, sizeof(*ev));
+	raw_spin_lock_irqsave(&pe_pool_lock, flags);
+	list_add(&ev->node, &pe_pool);
+	pe_pool_count++;
+	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
+}
+
+/*
+ * Probe context: take a free event for @task (current, or a new child).
+ * Returns NULL and counts the loss when the pool is empty.
+ */
+struct pe_event *pe_event_get(u32 type, struct task_struct *task)
+{
+	struct pe_stats *st = &pe_stats[pe_type_idx(type)];
+	struct pe_event *ev = __pe_pool_take(true);
+
 	if (!ev) {
 		atomic64_inc(&st->lost);
 		return NULL;
 	}
 	atomic_inc(&pe_inflight);
-	INIT_LIST_HEAD(&ev->node);
 	RB_CLEAR_NODE(&ev->rb);
+	INIT_HLIST_NODE(&ev->claim_node);
 	ev->state = PE_EV_RAISED;
 	ev->type = type;
 	ev->task = task;
@@ -183,9 +246,10 @@ static void pe_event_free(struct pe_event *ev)
 	unsigned long flags;
 
 	put_pid(ev->sender);
-	memset(ev, 0, sizeof(*ev));
 	raw_spin_lock_irqsave(&pe_pool_lock, flags);
+	list_del(&ev->live);
 	if (pe_pool_count < pe_pool_cap()) {
+		memset(ev, 0, sizeof(*ev));
 		list_add(&ev->node, &pe_pool);
 		pe_pool_count++;
 		ev = NULL;
@@ -196,13 +260,64 @@ static void pe_event_free(struct pe_event *ev)
 		wake_up_var(&pe_inflight);
 }
 
+/* Set at module exit: claims stop waiting for the other threads. */
+bool pe_unloading;
+
+#define PE_ORPHAN_BATCH	32
+
+/*
+ * Module exit: take every event whose task work has not started away from
+ * its task (one stuck between the probe and its task work, in
+ * exit_files() on a dead NFS server, say): its work function becomes
+ * kfree() of the event, which the task runs whenever it gets there, so
+ * unloading does not wait for it.  The live list is only walked here.
+ */
+static void pe_events_orphan(void)
+{
+	struct pid *refs[PE_ORPHAN_BATCH];
+	struct pe_event *ev, *tmp;
+	unsigned int n;
+	bool again;
+
+	if (!PE_CAN_ORPHAN)
+		return;
+	do {
+		n = 0;
+		raw_spin_lock_irq(&pe_pool_lock);
+		list_for_each_entry_safe(ev, tmp, &pe_live, live) {
+			if (n == PE_ORPHAN_BATCH)
+				break;
+			if (atomic_cmpxchg(&ev->started, PE_START_NOT,
+					   PE_START_ORPHANED) != PE_START_NOT)
+				continue;
+			list_del_init(&ev->live);
+			if (ev->claim)
+				pe_claim_unlink(ev);
+			refs[n++] = ev->sender;
+			atomic_dec(&pe_inflight);
+			/*
+			 * The last access: the task may free the event from
+			 * here on.  A task that read the old function first
+			 * waits for pe_pool_lock in pe_event_work().
+			 */
+			WRITE_ONCE(ev->twork.func, pe_orphan_func);
+		}
+		raw_spin_unlock_irq(&pe_pool_lock);
+		again = n == PE_ORPHAN_BATCH;
+		while (n)
+			put_pid(refs[--n]);
+	} while (again);
+}
+
 /* Module exit: wait until no task work of ours can run any more. */
 void pe_events_wait_idle(void)
 {
+	WRITE_ONCE(pe_unloading, true);
+	pe_events_orphan();
 	/*
-	 * Pending task works run as soon as their tasks return to user
-	 * space or reach exit_task_work(), but a ptrace stop can delay one
-	 * for long: wait as TASK_IDLE so rmmod does not look hung.
+	 * What is left are task works that have started: with no handle
+	 * open they deliver to nobody and finish at once.  Wait as
+	 * TASK_IDLE all the same, so rmmod never looks hung.
 	 */
 	___wait_var_event(&pe_inflight, !atomic_read(&pe_inflight),
 			  TASK_IDLE, 0, 0, schedule());
@@ -311,6 +426,9 @@ void pe_event_deliver(struct pe_event *ev, struct list_head *pos)
 			continue;
 		if (!pe_sub_in_scope(sub, ev->task))
 			continue;
+		/* SPEC 9.1: ids increase in the order events first queue. */
+		if (!ev->id)
+			ev->id = ++pe_last_id;
 		ev->sub = sub;
 		ev->state = PE_EV_QUEUED;
 		list_add_tail(&ev->node, &sub->queue);
@@ -420,11 +538,63 @@ static void pe_yield(struct task_struct *reader)
 }
 
 /*
+ * Killable holds (all but EXIT) end on any pending, unblocked signal that
+ * will terminate the task when it is delivered (SPEC 9.4): SIGKILL, and
+ * every default action that terminates or dumps core, which the kernel
+ * does not turn into SIGKILL (core dumps, traced tasks).  So they sleep
+ * interruptibly.  A pending signal that will not terminate the task (one
+ * with a handler, the freezer's or a job-control trap, a task work's
+ * notification) must not wake every sleep again: its flags are cleared for
+ * the hold and set again by pe_signals_restore() when it ends.  Returns
+ * true when a terminating signal is pending.
+ */
+#define PE_HID_SIGPENDING	0x1
+#define PE_HID_NOTIFY		0x2
+
+static bool pe_signals_check(unsigned int *hidden)
+{
+	struct task_struct *t = current;
+	sigset_t pending;
+	bool fatal = false;
+	int sig;
+
+	if (fatal_signal_pending(t))
+		return true;
+	if (!signal_pending(t))
+		return false;
+	spin_lock_irq(&t->sighand->siglock);
+	sigorsets(&pending, &t->pending.signal, &t->signal->shared_pending.signal);
+	sigandnsets(&pending, &pending, &t->blocked);
+	for (sig = 1; sig <= _NSIG && !fatal; sig++)
+		fatal = sigismember(&pending, sig) && sig_fatal(t, sig);
+	if (!fatal) {
+		clear_thread_flag(TIF_SIGPENDING);
+		*hidden |= PE_HID_SIGPENDING;
+		if (test_and_clear_thread_flag(TIF_NOTIFY_SIGNAL))
+			*hidden |= PE_HID_NOTIFY;
+	}
+	spin_unlock_irq(&t->sighand->siglock);
+	return fatal;
+}
+
+static void pe_signals_restore(unsigned int hidden)
+{
+	struct task_struct *t = current;
+
+	spin_lock_irq(&t->sighand->siglock);
+	if (hidden & PE_HID_NOTIFY)
+		set_thread_flag(TIF_NOTIFY_SIGNAL);
+	/* Sets TIF_SIGPENDING again for whatever is still pending. */
+	recalc_sigpending();
+	spin_unlock_irq(&t->sighand->siglock);
+}
+
+/*
  * Hold the current task until its event is done.  Called and returns with
  * pe_lock held; sleeps without it.  Exit holds are not interruptible and
- * stay out of the load average (TASK_IDLE); the others end on a fatal
- * signal, which withdraws the event.  Each turn also enforces the ack
- * deadline of the handle the event waits on.
+ * stay out of the load average (TASK_IDLE); the others end on a signal
+ * that will terminate the task, which withdraws the event.  Each turn
+ * also enforces the ack deadline of the handle the event waits on.
  *
  * The first time the event waits on a handle whose reader is blocked on
  * this CPU, the task yields to that reader instead of sleeping: it stays
@@ -438,11 +608,12 @@ static void pe_event_hold(struct pe_event *ev)
 	struct pe_stats *st = &pe_stats[pe_type_idx(ev->type)];
 	struct pe_sub *yielded_to = NULL;
 	struct task_struct *reader;
+	unsigned int hidden = 0;
 	ktime_t expires;
 
 	lockdep_assert_held(&pe_lock);
 	while (ev->state != PE_EV_DONE) {
-		if (killable && fatal_signal_pending(current)) {
+		if (killable && pe_signals_check(&hidden)) {
 			struct pe_sub *sub = ev->sub;
 
 			pe_event_unlink(ev);
@@ -466,8 +637,8 @@ static void pe_event_hold(struct pe_event *ev)
 			}
 		}
 		expires = ns_to_ktime(min_t(u64, ev->deadline, KTIME_MAX));
-		/* Freezable: suspend and the cgroup freezer still work. */
-		set_current_state((killable ? TASK_KILLABLE : TASK_IDLE) |
+		/* Freezable: suspend and the cgroup v1 freezer still work. */
+		set_current_state((killable ? TASK_INTERRUPTIBLE : TASK_IDLE) |
 				  TASK_FREEZABLE);
 		spin_unlock(&pe_lock);
 		schedule_hrtimeout_range(ev->deadline ? &expires : NULL, 0,
@@ -475,14 +646,38 @@ static void pe_event_hold(struct pe_event *ev)
 		spin_lock(&pe_lock);
 	}
 	__set_current_state(TASK_RUNNING);
+	if (hidden) {
+		spin_unlock(&pe_lock);
+		pe_signals_restore(hidden);
+		spin_lock(&pe_lock);
+	}
 }
 
 /* Task work: runs in the context of the task the event is about. */
 static void pe_event_work(struct callback_head *head)
 {
 	struct pe_event *ev = container_of(head, struct pe_event, twork);
+	struct pe_stats *st = &pe_stats[pe_type_idx(ev->type)];
 
+	if (atomic_cmpxchg(&ev->started, PE_START_NOT, PE_START_RAN) !=
+	    PE_START_NOT) {
+		/*
+		 * Orphaned by module unload after this work was picked up:
+		 * the unloader lets go of the event with pe_pool_lock held.
+		 */
+		raw_spin_lock_irq(&pe_pool_lock);
+		raw_spin_unlock_irq(&pe_pool_lock);
+		kfree(ev);
+		return;
+	}
 	pe_pool_fill(PE_REFILL_BATCH);
+	if (ev->claim && !pe_claim_decide(ev)) {
+		/* Another thread of the group raises the process's EXIT. */
+		pe_event_free(ev);
+		return;
+	}
+	if (ev->claim)
+		atomic64_inc(&st->raised);
 	pe_event_fill(ev);
 
 	spin_lock(&pe_lock);
@@ -492,7 +687,7 @@ static void pe_event_work(struct callback_head *head)
 		pe_event_hold(ev);
 		pe_nr_held--;
 	}
-	pe_stats[pe_type_idx(ev->type)].released++;
+	st->released++;
 	spin_unlock(&pe_lock);
 	/* Vetoed: die before running another user instruction. */
 	if (ev->kill)
@@ -504,28 +699,29 @@ static void pe_event_work(struct callback_head *head)
  * Probe context: queue the hold as task work on the event's task.  The
  * work runs on the way back to user space (signals, exec, a new child's
  * first return from fork) or in exit_task_work() before the parent is
- * notified (exits).  On failure the event goes back
- * to the pool; the caller must not have taken references into it yet.
+ * notified (exits).  A claim (ev->claim set) counts as raised only when
+ * its work has won it: one that another thread wins raises nothing.  On
+ * failure the event goes back to the pool; the caller must not have taken
+ * references into it yet.
  */
 bool pe_event_raise(struct pe_event *ev)
 {
 	struct pe_stats *st = &pe_stats[pe_type_idx(ev->type)];
 	unsigned long flags;
 
-	ev->id = atomic64_inc_return(&pe_next_id);
 	init_task_work(&ev->twork, pe_event_work);
 	if (likely(!task_work_add(ev->task, &ev->twork, TWA_RESUME))) {
-		atomic64_inc(&st->raised);
+		if (!ev->claim)
+			atomic64_inc(&st->raised);
 		return true;
 	}
 	/* Only a task past exit_task_work() refuses; ours never are. */
 	WARN_ON_ONCE(1);
 	atomic64_inc(&st->lost);
-	memset(ev, 0, sizeof(*ev));
 	raw_spin_lock_irqsave(&pe_pool_lock, flags);
-	list_add(&ev->node, &pe_pool);
-	pe_pool_count++;
+	list_del(&ev->live);
 	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
+	pe_pool_give(ev);
 	/* Probes are gone before module exit waits for zero: no wake-up. */
 	atomic_dec(&pe_inflight);
 	return false;
@@ -556,9 +752,17 @@ static void pe_event_record(struct pe_event *ev, struct procevent_event *rec)
 	rec->status = ev->status;
 	rec->signo = ev->signo;
 	rec->si_code = ev->si_code;
-	rec->sender_pid = ev->sender ? pid_nr_ns(ev->sender, ns) : 0;
-	if (uid_valid(ev->sender_uid))
-		rec->sender_uid = from_kuid_munged(uns, ev->sender_uid);
+	rec->flags = ev->flags;
+	if (ev->flags & PROCEVENT_F_SENDER_UNVERIFIED) {
+		/* As written by the sender, like the task's own siginfo. */
+		rec->sender_pid = ev->claimed_pid;
+		rec->sender_uid = ev->claimed_uid;
+	} else {
+		rec->sender_pid = ev->sender ? pid_nr_ns(ev->sender, ns) : 0;
+		if (uid_valid(ev->sender_uid))
+			rec->sender_uid = from_kuid_munged(uns,
+							   ev->sender_uid);
+	}
 	rec->start_time_ns = ev->start_time_ns;
 	rec->time_ns = ev->time_ns;
 	rec->cgroup_id = ev->cgroup_id;
@@ -637,9 +841,9 @@ void pe_event_unrecv(struct pe_sub *sub, u64 id)
 }
 
 /*
- * Acknowledge a received event.  With PROCEVENT_ACK_KILL (not for EXIT)
- * the task is released at once with SIGKILL pending, and the remaining
- * subscribers are not asked.
+ * Acknowledge a received event.  With PROCEVENT_ACK_KILL (not for EXIT,
+ * nor for init) the task is released at once with SIGKILL pending, and
+ * the remaining subscribers are not asked.
  */
 int pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack)
 {
@@ -657,6 +861,11 @@ int pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack)
 	}
 	if (kill && ev->type == PROCEVENT_EXIT) {
 		err = -EINVAL;
+		goto out_unlock;
+	}
+	/* SIGKILL to the system's init is dropped: no veto (SPEC 9.5). */
+	if (kill && is_global_init(ev->task)) {
+		err = -EPERM;
 		goto out_unlock;
 	}
 	sub->nr_acked++;

@@ -26,28 +26,38 @@
  *
  *   FREE ----probe----> RAISED ----task work----> QUEUED or DONE
  *   QUEUED --RECV/read--> RECEIVED --EFAULT on copy-out--> QUEUED
- *   QUEUED/RECEIVED --ack, close, timeout--> QUEUED (next handle) or DONE
+ *   QUEUED/RECEIVED --ack, close, owner exit, timeout--> QUEUED (next
+ *                    handle) or DONE
  *   QUEUED/RECEIVED --fatal signal (all but EXIT)--> DONE (withdrawn)
  *   RECEIVED --ack with PROCEVENT_ACK_KILL--> DONE (task killed)
  *   DONE ----held task leaves the hold----> FREE (pool or kfree)
+ *   RAISED --module unload before the task work ran--> orphaned: the
+ *            task work becomes kfree() of the event (event.c)
  *
  * An event is in exactly one place: the pool list, nowhere (RAISED: owned
  * by the task's task work list), one handle's queue, or one handle's
- * received list and ack tree.  The held task frees its event after DONE.
+ * received list and ack tree.  Every event taken from the pool is also on
+ * the live list until it is freed.  The held task frees its event after
+ * DONE.  An event's id is taken when it is first queued (SPEC 9.1).
  *
  * Locks, outermost first:
- *   pe_hooks_mutex   probe registration (hooks.c)
+ *   pe_hooks_mutex   probe registration (hooks.c), subscriber owners'
+ *                    pidfd wait entries (sub.c)
  *   pe_lock          subscriber list, every event in a queue, counters
- *                    (sub.c); wait-queue locks and the scheduler's locks
- *                    (wake_up_process) nest inside it
- * and, never nested with the above or each other:
- *   pe_pool_lock     raw: the free pool (event.c, taken by probes)
- *   pe_claim_lock    raw: exit claims (hooks.c, taken by probes)
+ *                    (sub.c); wait-queue locks, a task's siglock and the
+ *                    scheduler's locks (wake_up_process) nest inside it
+ * and, never nested with the above:
+ *   pe_pool_lock     raw: the free pool and the live list (event.c, taken
+ *                    by probes); a claim bucket's lock nests inside it
+ *                    at unload only
+ *   pe_claim_hash[].lock  raw: exit claims (hooks.c, taken by probes)
+ *   pe_vfork_lock    raw: vfork marks (hooks.c, taken by probes)
  * No lock is held while sleeping, and probes take only the raw locks.
  */
 #ifndef PE_INTERNAL_H
 #define PE_INTERNAL_H
 
+#include <linux/atomic.h>
 #include <linux/list.h>
 #include <linux/rbtree.h>
 #include <linux/sched.h>
@@ -63,6 +73,13 @@
 #define PE_NR_TYPES	4
 #define PE_MAX_SUBSCRIBERS_LIMIT 64
 
+/* pe_event.started: who got the RAISED event first. */
+enum pe_start {
+	PE_START_NOT,		/* on the task's work list */
+	PE_START_RAN,		/* the task work runs it */
+	PE_START_ORPHANED,	/* module unload took it (event.c) */
+};
+
 enum pe_state {
 	PE_EV_FREE,
 	PE_EV_RAISED,
@@ -74,8 +91,11 @@ enum pe_state {
 struct pe_sub;
 
 struct pe_event {
+	/* First: an orphaned task work is kfree() of this address. */
 	struct callback_head twork;	/* RAISED: on the task's work list */
 	struct list_head node;		/* pool, or its handle's lists */
+	struct list_head live;		/* (pe_pool_lock) taken from the pool */
+	atomic_t started;		/* enum pe_start: work ran or orphaned */
 	struct rb_node rb;		/* RECEIVED: in sub->acks by id */
 	struct pe_sub *sub;		/* QUEUED/RECEIVED: handle it waits on */
 	struct task_struct *task;	/* the held task (current of the work) */
@@ -85,12 +105,21 @@ struct pe_event {
 	u64 deadline;			/* CLOCK_MONOTONIC ns, 0: none */
 	bool kill;			/* vetoed: SIGKILL when released */
 
+	/* Exit claims (hooks.c), before 6.16: see pe_claim_decide(). */
+	struct hlist_node claim_node;	/* (claim bucket lock) */
+	struct signal_struct *claim_sig; /* compared only, never followed */
+	bool claim;			/* raised by a multi-threaded group */
+	bool claim_lost;		/* (claim bucket lock) another raises */
+
 	/* Payload, written before the event is first queued. */
 	s32 status;
 	s32 signo;
 	s32 si_code;
 	struct pid *sender;		/* reference, or NULL */
 	kuid_t sender_uid;
+	u32 flags;			/* PROCEVENT_F_* */
+	s32 claimed_pid;		/* F_SENDER_UNVERIFIED: as written */
+	u32 claimed_uid;		/* F_SENDER_UNVERIFIED: as written */
 	u64 time_ns;
 	u64 start_time_ns;
 	u64 cgroup_id;
@@ -111,7 +140,11 @@ struct pe_sub {
 	u64 nr_acked;			/* (L) */
 	u64 nr_timeouts;		/* (L) */
 	u64 timeout_ns;			/* (L) ack deadline, 0: none */
-	struct pid *owner;		/* (L) process exempted while listed */
+	struct pid *owner;		/* (L) process exempted while listed:
+					 * the last to set a non-zero mask */
+	struct pid *owner_watched;	/* (pe_hooks_mutex) owner_wait is on
+					 * its pidfd wait queue */
+	struct wait_queue_entry owner_wait; /* wakes at the owner's exit */
 	u32 scope;			/* (L) PROCEVENT_SCOPE_* */
 	struct cgroup *scope_cgrp;	/* (L) SCOPE_CGROUP: reference */
 	struct pid_namespace *scope_ns;	/* (L) SCOPE_PIDNS: reference */
@@ -151,6 +184,7 @@ int pe_sub_set_mask(struct pe_sub *sub, u32 mask);
 void pe_sub_leave_if_idle(struct pe_sub *sub);
 bool pe_task_is_subscriber(struct task_struct *task);
 void pe_sub_release(struct pe_sub *sub);
+void pe_sub_owners_exit(void);
 int pe_sub_set_scope(struct pe_sub *sub, const struct procevent_scope *sc);
 bool pe_sub_in_scope(struct pe_sub *sub, struct task_struct *task);
 unsigned int pe_sub_position(struct pe_sub *sub);
@@ -158,6 +192,8 @@ unsigned int pe_sub_position(struct pe_sub *sub);
 /* event.c: the event life cycle */
 int pe_pool_init(void);
 void pe_pool_exit(void);
+struct pe_event *pe_pool_take(void);
+void pe_pool_give(struct pe_event *ev);
 struct pe_event *pe_event_get(u32 type, struct task_struct *task);
 bool pe_event_raise(struct pe_event *ev);
 void pe_event_deliver(struct pe_event *ev, struct list_head *pos);
@@ -167,11 +203,15 @@ int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
 void pe_event_unrecv(struct pe_sub *sub, u64 id);
 int pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack);
 void pe_events_wait_idle(void);
+extern bool pe_unloading;
 
 /* hooks.c: tracepoint probes */
 int pe_hooks_init(void);
 int pe_hooks_update(unsigned int want);
 void pe_hooks_exit(void);
+void pe_hooks_free(void);
+bool pe_claim_decide(struct pe_event *ev);
+void pe_claim_unlink(struct pe_event *ev);
 extern struct mutex pe_hooks_mutex;
 
 /* introspect.c: /proc/procevent and fdinfo */

@@ -43,11 +43,12 @@ static int pe_proc_show(struct seq_file *m, void *v)
 			   pe_stats[i].moved, pe_stats[i].released);
 	list_for_each_entry(sub, &pe_subs, node)
 		seq_printf(m,
-			   "subscriber: pos=%u pid=%d comm=%s mask=0x%x waiting=%u received=%u acked=%llu timeouts=%llu timeout_ns=%llu scope=%s\n",
+			   "subscriber: pos=%u pid=%d comm=%s mask=0x%x waiting=%u received=%u acked=%llu timeouts=%llu timeout_ns=%llu scope=%s owner=%d\n",
 			   pos++, pid_nr_ns(sub->opener, ns), sub->opener_comm,
 			   sub->mask, sub->nr_queued, sub->nr_received,
 			   sub->nr_acked, sub->nr_timeouts, sub->timeout_ns,
-			   pe_scope_names[sub->scope]);
+			   pe_scope_names[sub->scope],
+			   pid_nr_ns(sub->owner, ns));
 	spin_unlock(&pe_lock);
 	return 0;
 }
@@ -65,6 +66,9 @@ void pe_show_fdinfo(struct seq_file *m, struct file *file)
 	seq_printf(m, "procevent-timeouts:\t%llu\n", sub->nr_timeouts);
 	seq_printf(m, "procevent-timeout-ns:\t%llu\n", sub->timeout_ns);
 	seq_printf(m, "procevent-scope:\t%s\n", pe_scope_names[sub->scope]);
+	seq_printf(m, "procevent-owner:\t%d\n",
+		   sub->listed ? pid_nr_ns(sub->owner,
+					   task_active_pid_ns(current)) : 0);
 	spin_unlock(&pe_lock);
 }
 

@@ -12,6 +12,7 @@
 #include <linux/pid.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
+#include <linux/stddef.h>
 #include <linux/uaccess.h>
 
 #include "internal.h"
@@ -209,26 +210,35 @@ static int __init pe_init(void)
 		     PROCEVENT_EVENT_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct procevent_ack) != PROCEVENT_ACK_SIZE);
 	BUILD_BUG_ON(sizeof(struct procevent_scope) != PROCEVENT_SCOPE_SIZE);
+	/* An orphaned task work is kfree() of the event: see compat.h. */
+	BUILD_BUG_ON(offsetof(struct pe_event, twork) != 0);
 
+	/*
+	 * Every error path frees the pool, whatever the parameters' setters
+	 * did before this ran (SPEC 9.6).
+	 */
 	if (!pe_max_subscribers ||
 	    pe_max_subscribers > PE_MAX_SUBSCRIBERS_LIMIT) {
 		pr_err("max_subscribers must be 1 to %d\n",
 		       PE_MAX_SUBSCRIBERS_LIMIT);
-		return -EINVAL;
+		err = -EINVAL;
+		goto err_free_pool;
 	}
 	pe_owners = kcalloc(pe_max_subscribers, sizeof(*pe_owners),
 			    GFP_KERNEL);
-	if (!pe_owners)
-		return -ENOMEM;
+	if (!pe_owners) {
+		err = -ENOMEM;
+		goto err_free_pool;
+	}
 	err = pe_hooks_init();
 	if (err)
 		goto err_free_owners;
 	err = pe_pool_init();
 	if (err)
-		goto err_free_pool;
+		goto err_free_owners;
 	err = pe_introspect_init();
 	if (err)
-		goto err_free_pool;
+		goto err_free_owners;
 	err = misc_register(&pe_misc);
 	if (err)
 		goto err_remove_introspect;
@@ -236,10 +246,10 @@ static int __init pe_init(void)
 
 err_remove_introspect:
 	pe_introspect_exit();
-err_free_pool:
-	pe_pool_exit();
 err_free_owners:
 	kfree(pe_owners);
+err_free_pool:
+	pe_pool_exit();
 	return err;
 }
 
@@ -251,8 +261,10 @@ err_free_owners:
 static void __exit pe_exit(void)
 {
 	misc_deregister(&pe_misc);
+	pe_sub_owners_exit();
 	pe_hooks_exit();
 	pe_events_wait_idle();
+	pe_hooks_free();
 	pe_introspect_exit();
 	pe_pool_exit();
 	kfree(pe_owners);

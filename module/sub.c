@@ -3,8 +3,10 @@
  * The ordered subscriber list (MINIX do_proceventmask): joining at the end
  * on the first non-zero mask, keeping the place on later changes, staying
  * with mask 0 while leftover events wait for acks, and leaving on close
- * with every waiting event handed on in order.  Also the owner table the
- * probes read to exempt subscriber processes.
+ * with every waiting event handed on in order.  Also the owners: the
+ * process that last set a non-zero mask on a handle owns its subscription
+ * (SPEC 9.3), is exempt from events (the owner table the probes read), and
+ * ends the subscription when it exits, as a close would.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -17,6 +19,7 @@
 #include <linux/sched/signal.h>
 
 #include "internal.h"
+#include "compat.h"
 
 /* Protects the list, every handle's (L) fields and every queued event. */
 DEFINE_SPINLOCK(pe_lock);
@@ -68,7 +71,7 @@ static int pe_sub_join(struct pe_sub *sub)
 			break;
 	if (WARN_ON_ONCE(i == pe_max_subscribers))
 		return -ENOSPC;
-	/* The process that subscribes is the one exempted from events. */
+	/* The process that subscribes owns it and is exempted from events. */
 	owner = get_pid(task_tgid(current));
 	put_pid(sub->owner);
 	sub->owner = owner;
@@ -123,6 +126,22 @@ unsigned int pe_sub_position(struct pe_sub *sub)
 	return 0;
 }
 
+/*
+ * A holder of the file that is not the owner sets a non-zero mask on a
+ * listed handle: it becomes the owner, and the handle keeps its place.
+ */
+static void pe_sub_take_over(struct pe_sub *sub)
+{
+	struct pid *owner = get_pid(task_tgid(current));
+
+	lockdep_assert_held(&pe_lock);
+	WRITE_ONCE(pe_owners[sub->slot], owner);
+	put_pid(sub->owner);
+	sub->owner = owner;
+}
+
+static void pe_owner_watch(struct pe_sub *sub);
+
 int pe_sub_set_mask(struct pe_sub *sub, u32 mask)
 {
 	int err = 0;
@@ -141,6 +160,8 @@ int pe_sub_set_mask(struct pe_sub *sub, u32 mask)
 	spin_lock(&pe_lock);
 	if (!sub->listed && mask)
 		err = pe_sub_join(sub);
+	else if (mask && sub->owner != task_tgid(current))
+		pe_sub_take_over(sub);
 	if (!err) {
 		sub->mask = mask;
 		pe_sub_leave_if_idle(sub);
@@ -150,6 +171,7 @@ int pe_sub_set_mask(struct pe_sub *sub, u32 mask)
 			pe_sub_wake(sub);
 	}
 	spin_unlock(&pe_lock);
+	pe_owner_watch(sub);
 out_update:
 	/* Dropping probes cannot fail. */
 	pe_hooks_update(READ_ONCE(pe_want));
@@ -158,35 +180,139 @@ out_update:
 }
 
 /*
- * The handle is closed (its last file reference is gone): leave the list
- * at once and hand every event waiting on it, received ones first, to the
- * next interested handle in order.
+ * End @sub's subscription (its handle is closed, or its owner exited):
+ * leave the list at once and hand every event waiting on it, received
+ * ones first, to the next interested handle in order.
  */
-void pe_sub_release(struct pe_sub *sub)
+static void pe_sub_end(struct pe_sub *sub)
 {
 	struct pe_event *ev, *tmp;
 	struct list_head *next;
 	LIST_HEAD(moving);
 
+	lockdep_assert_held(&pe_lock);
+	if (!sub->listed)
+		return;
+	next = sub->node.next;
+	list_splice_tail_init(&sub->received, &moving);
+	list_splice_tail_init(&sub->queue, &moving);
+	sub->acks = RB_ROOT;
+	sub->nr_received = 0;
+	sub->nr_queued = 0;
+	pe_sub_leave(sub);
+	list_for_each_entry_safe(ev, tmp, &moving, node) {
+		list_del_init(&ev->node);
+		RB_CLEAR_NODE(&ev->rb);
+		pe_stats[pe_type_idx(ev->type)].moved++;
+		pe_event_deliver(ev, next);
+	}
+}
+
+/* Has the process of @tgid exited (every thread past exit_notify())? */
+static bool pe_process_gone(struct pid *tgid)
+{
+	struct task_struct *leader, *t;
+	bool gone = true;
+
+	rcu_read_lock();
+	leader = pid_task(tgid, PIDTYPE_TGID);
+	if (leader) {
+		for_each_thread(leader, t) {
+			if (!READ_ONCE(t->exit_state)) {
+				gone = false;
+				break;
+			}
+		}
+	}
+	rcu_read_unlock();
+	return gone;
+}
+
+/*
+ * An owner's pidfd wait queue was woken (it exited, or on newer kernels
+ * one of its threads did): end the subscriptions whose owner is gone.
+ * After that their handles behave as never subscribed (SPEC 9.3).
+ */
+static void pe_owners_check(struct work_struct *work)
+{
+	struct pe_sub *sub, *tmp;
+
+	mutex_lock(&pe_hooks_mutex);
+	spin_lock(&pe_lock);
+	list_for_each_entry_safe(sub, tmp, &pe_subs, node) {
+		if (!pe_process_gone(sub->owner))
+			continue;
+		/* The handle's readers see ENOMSG from now on. */
+		sub->mask = 0;
+		pe_sub_end(sub);
+		pe_sub_wake(sub);
+	}
+	pe_want_update();
+	spin_unlock(&pe_lock);
+	pe_hooks_update(READ_ONCE(pe_want));
+	mutex_unlock(&pe_hooks_mutex);
+}
+
+static DECLARE_WORK(pe_owners_work, pe_owners_check);
+
+/* Called under the pidfd wait queue's lock, maybe with interrupts off. */
+static int pe_owner_woken(struct wait_queue_entry *wait, unsigned int mode,
+			  int sync, void *key)
+{
+	schedule_work(&pe_owners_work);
+	return 0;
+}
+
+/*
+ * Make the handle's wait entry follow its owner: on the pidfd wait queue
+ * of the process that owns the listed handle, on none otherwise.  A stale
+ * entry only costs a spurious check.
+ */
+static void pe_owner_watch(struct pe_sub *sub)
+{
+	struct pid *owner = NULL;
+
+	lockdep_assert_held(&pe_hooks_mutex);
+	spin_lock(&pe_lock);
+	if (sub->listed)
+		owner = get_pid(sub->owner);
+	spin_unlock(&pe_lock);
+	if (owner == sub->owner_watched) {
+		put_pid(owner);
+		return;
+	}
+	if (sub->owner_watched) {
+		remove_wait_queue(pe_pid_waitq(sub->owner_watched),
+				  &sub->owner_wait);
+		put_pid(sub->owner_watched);
+	}
+	sub->owner_watched = owner;
+	if (!owner)
+		return;
+	init_waitqueue_func_entry(&sub->owner_wait, pe_owner_woken);
+	add_wait_queue(pe_pid_waitq(owner), &sub->owner_wait);
+	/* It may have exited before the entry was in place. */
+	if (pe_process_gone(owner))
+		schedule_work(&pe_owners_work);
+}
+
+/* Module exit: every handle is closed, so no owner can wake us any more. */
+void pe_sub_owners_exit(void)
+{
+	cancel_work_sync(&pe_owners_work);
+}
+
+/* The handle is closed (its last file reference is gone). */
+void pe_sub_release(struct pe_sub *sub)
+{
 	mutex_lock(&pe_hooks_mutex);
 	spin_lock(&pe_lock);
 	if (sub->listed) {
-		next = sub->node.next;
-		list_splice_tail_init(&sub->received, &moving);
-		list_splice_tail_init(&sub->queue, &moving);
-		sub->acks = RB_ROOT;
-		sub->nr_received = 0;
-		sub->nr_queued = 0;
-		pe_sub_leave(sub);
-		list_for_each_entry_safe(ev, tmp, &moving, node) {
-			list_del_init(&ev->node);
-			RB_CLEAR_NODE(&ev->rb);
-			pe_stats[pe_type_idx(ev->type)].moved++;
-			pe_event_deliver(ev, next);
-		}
+		pe_sub_end(sub);
 		pe_want_update();
 	}
 	spin_unlock(&pe_lock);
+	pe_owner_watch(sub);
 	pe_hooks_update(READ_ONCE(pe_want));
 	mutex_unlock(&pe_hooks_mutex);
 

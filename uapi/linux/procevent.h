@@ -39,12 +39,19 @@ struct procevent_event {
 	__s32 si_code;		/* SIGNAL: si_code */
 	__s32 sender_pid;	/* SIGNAL: sending process, else 0 */
 	__u32 sender_uid;	/* SIGNAL: sender's uid when known, else 0 */
-	__u32 flags;		/* 0 for now */
+	__u32 flags;		/* PROCEVENT_F_*; other bits 0 */
 	__u64 start_time_ns;	/* process start, boot-based clock */
 	__u64 time_ns;		/* CLOCK_MONOTONIC when the event was raised */
 	__u64 cgroup_id;	/* cgroup v2 id of the task, 0 if none */
 	char comm[16];		/* NUL-terminated */
 };
+
+/*
+ * Event flag: sender_pid and sender_uid are what the sender claimed
+ * (rt_sigqueueinfo and the like: SI_QUEUE, SI_MESGQ, SI_TIMER, ...), as
+ * written, not checked by the kernel.  Base no decision on them.
+ */
+#define PROCEVENT_F_SENDER_UNVERIFIED	0x1u
 
 struct procevent_ack {
 	__u64 id;		/* id of a received event */
