@@ -554,6 +554,7 @@ static void pe_yield(struct task_struct *reader)
 static bool pe_signals_check(unsigned int *hidden)
 {
 	struct task_struct *t = current;
+	struct sighand_struct *sh;
 	sigset_t pending;
 	bool fatal = false;
 	int sig;
@@ -562,31 +563,38 @@ static bool pe_signals_check(unsigned int *hidden)
 		return true;
 	if (!signal_pending(t))
 		return false;
-	spin_lock_irq(&t->sighand->siglock);
+	/* A task's own sighand changes only under itself (exec). */
+	sh = rcu_dereference_protected(t->sighand, true);
+	spin_lock_irq(&sh->siglock);
 	sigorsets(&pending, &t->pending.signal, &t->signal->shared_pending.signal);
 	sigandnsets(&pending, &pending, &t->blocked);
+	/* sig_fatal(), on the sighand we hold. */
 	for (sig = 1; sig <= _NSIG && !fatal; sig++)
-		fatal = sigismember(&pending, sig) && sig_fatal(t, sig);
+		fatal = sigismember(&pending, sig) &&
+			!siginmask(sig, SIG_KERNEL_IGNORE_MASK |
+				   SIG_KERNEL_STOP_MASK) &&
+			sh->action[sig - 1].sa.sa_handler == SIG_DFL;
 	if (!fatal) {
 		clear_thread_flag(TIF_SIGPENDING);
 		*hidden |= PE_HID_SIGPENDING;
 		if (test_and_clear_thread_flag(TIF_NOTIFY_SIGNAL))
 			*hidden |= PE_HID_NOTIFY;
 	}
-	spin_unlock_irq(&t->sighand->siglock);
+	spin_unlock_irq(&sh->siglock);
 	return fatal;
 }
 
 static void pe_signals_restore(unsigned int hidden)
 {
-	struct task_struct *t = current;
+	struct sighand_struct *sh;
 
-	spin_lock_irq(&t->sighand->siglock);
+	sh = rcu_dereference_protected(current->sighand, true);
+	spin_lock_irq(&sh->siglock);
 	if (hidden & PE_HID_NOTIFY)
 		set_thread_flag(TIF_NOTIFY_SIGNAL);
 	/* Sets TIF_SIGPENDING again for whatever is still pending. */
 	recalc_sigpending();
-	spin_unlock_irq(&t->sighand->siglock);
+	spin_unlock_irq(&sh->siglock);
 }
 
 /*

@@ -140,10 +140,10 @@ struct pe_sub {
 	u64 nr_acked;			/* (L) */
 	u64 nr_timeouts;		/* (L) */
 	u64 timeout_ns;			/* (L) ack deadline, 0: none */
-	struct pid *owner;		/* (L) process exempted while listed:
-					 * the last to set a non-zero mask */
-	struct pid *owner_watched;	/* (pe_hooks_mutex) owner_wait is on
-					 * its pidfd wait queue */
+	/* (L) the last process to set a non-zero mask: exempt while listed */
+	struct pid *owner;
+	/* (pe_hooks_mutex) the pid whose pidfd wait queue has owner_wait */
+	struct pid *owner_watched;
 	struct wait_queue_entry owner_wait; /* wakes at the owner's exit */
 	u32 scope;			/* (L) PROCEVENT_SCOPE_* */
 	struct cgroup *scope_cgrp;	/* (L) SCOPE_CGROUP: reference */
