@@ -152,6 +152,11 @@ module_param_cb(pool_size, &pe_pool_size_ops, &pe_pool_size, 0644);
 MODULE_PARM_DESC(pool_size,
 		 "Free events kept ready for the probes (default 256, at most 65536); refilled as they are used, an event is lost only when memory runs out");
 
+unsigned int pe_pool_size_now(void)
+{
+	return READ_ONCE(pe_pool_size);
+}
+
 int pe_pool_init(void)
 {
 	kernel_param_lock(THIS_MODULE);
@@ -404,6 +409,49 @@ static void pe_event_finish(struct pe_event *ev)
 }
 
 /*
+ * The administrator's bound on every hold: an ack deadline for every
+ * handle, the shorter of it and the handle's own.  0: none, MINIX's wait
+ * forever stays the default.
+ */
+static unsigned int pe_max_hold_ms;
+module_param_named(max_hold_ms, pe_max_hold_ms, uint, 0644);
+MODULE_PARM_DESC(max_hold_ms,
+		 "Ack deadline in ms for every subscriber, over its own if shorter (default 0: none)");
+
+/* A hold longer than this is reported once in the kernel log. */
+static unsigned int pe_hold_warn_secs = 30;
+module_param_named(hold_warn_secs, pe_hold_warn_secs, uint, 0644);
+MODULE_PARM_DESC(hold_warn_secs,
+		 "Log a task held longer than this many seconds, with the subscriber it waits on (default 30, 0: never)");
+
+/* The ack deadline of @sub, in ns from an event's arrival; 0: none. */
+static u64 pe_timeout_ns(struct pe_sub *sub)
+{
+	u64 cap = (u64)READ_ONCE(pe_max_hold_ms) * NSEC_PER_MSEC;
+
+	lockdep_assert_held(&pe_lock);
+	if (cap && (!sub->timeout_ns || cap < sub->timeout_ns))
+		return cap;
+	return sub->timeout_ns;
+}
+
+/* A hold has lasted hold_warn_secs: say who waits for whom. */
+static void pe_hold_warn(struct pe_event *ev)
+{
+	struct pe_sub *sub = ev->sub;
+
+	lockdep_assert_held(&pe_lock);
+	pr_warn_ratelimited("task %d (%s) held for %llu s by subscriber %u (pid %d, %s), %s\n",
+			    task_pid_nr(ev->task), ev->comm,
+			    div_u64(ktime_get_ns() - ev->time_ns,
+				    NSEC_PER_SEC),
+			    pe_sub_position(sub), pid_nr(sub->owner),
+			    sub->opener_comm,
+			    ev->state == PE_EV_RECEIVED ? "received, not acked" :
+			    "not received");
+}
+
+/*
  * Hand @ev to the first handle at or after @pos (a node of pe_subs, or the
  * list head itself for "none left") whose mask has the event's type, or
  * finish the event when there is none.
@@ -412,6 +460,7 @@ void pe_event_deliver(struct pe_event *ev, struct list_head *pos)
 {
 	struct pe_stats *st = &pe_stats[pe_type_idx(ev->type)];
 	struct pe_sub *sub;
+	u64 timeout;
 
 	lockdep_assert_held(&pe_lock);
 	for (; pos != &pe_subs; pos = pos->next) {
@@ -435,8 +484,9 @@ void pe_event_deliver(struct pe_event *ev, struct list_head *pos)
 		sub->nr_queued++;
 		st->delivered++;
 		ev->deadline = 0;
-		if (sub->timeout_ns) {
-			ev->deadline = ktime_get_ns() + sub->timeout_ns;
+		timeout = pe_timeout_ns(sub);
+		if (timeout) {
+			ev->deadline = ktime_get_ns() + timeout;
 			/* The held task sleeps until its deadline: renew it. */
 			pe_event_kick(ev);
 		}
@@ -617,9 +667,13 @@ static void pe_event_hold(struct pe_event *ev)
 	struct pe_sub *yielded_to = NULL;
 	struct task_struct *reader;
 	unsigned int hidden = 0;
+	u64 warn_at, wake;
 	ktime_t expires;
 
 	lockdep_assert_held(&pe_lock);
+	warn_at = READ_ONCE(pe_hold_warn_secs);
+	if (warn_at)
+		warn_at = ev->time_ns + warn_at * NSEC_PER_SEC;
 	while (ev->state != PE_EV_DONE) {
 		if (killable && pe_signals_check(&hidden)) {
 			struct pe_sub *sub = ev->sub;
@@ -629,6 +683,10 @@ static void pe_event_hold(struct pe_event *ev)
 			pe_event_finish(ev);
 			pe_sub_leave_if_idle(sub);
 			break;
+		}
+		if (warn_at && ktime_get_ns() >= warn_at) {
+			pe_hold_warn(ev);
+			warn_at = 0;
 		}
 		if (ev->deadline && ktime_get_ns() >= ev->deadline) {
 			ev->sub->nr_timeouts++;
@@ -644,12 +702,15 @@ static void pe_event_hold(struct pe_event *ev)
 				continue;
 			}
 		}
-		expires = ns_to_ktime(min_t(u64, ev->deadline, KTIME_MAX));
+		wake = ev->deadline;
+		if (warn_at && (!wake || warn_at < wake))
+			wake = warn_at;
+		expires = ns_to_ktime(min_t(u64, wake, KTIME_MAX));
 		/* Freezable: suspend and the cgroup v1 freezer still work. */
 		set_current_state((killable ? TASK_INTERRUPTIBLE : TASK_IDLE) |
 				  TASK_FREEZABLE);
 		spin_unlock(&pe_lock);
-		schedule_hrtimeout_range(ev->deadline ? &expires : NULL, 0,
+		schedule_hrtimeout_range(wake ? &expires : NULL, 0,
 					 HRTIMER_MODE_ABS);
 		spin_lock(&pe_lock);
 	}

@@ -36,7 +36,8 @@
  * and io_uring workers, user-mode helpers (their parent is a kernel
  * thread: a kernel worker waits for them on behalf of whoever asked, often
  * a subscriber inside a system call), and every thread of a process that
- * owns a subscription.
+ * owns a subscription.  The system's init has a kernel thread for parent
+ * too (the idle task) and is no helper.
  */
 static bool pe_task_exempt(struct task_struct *task)
 {
@@ -47,6 +48,8 @@ static bool pe_task_exempt(struct task_struct *task)
 	rcu_read_lock();
 	helper = rcu_dereference(task->real_parent)->flags & PF_KTHREAD;
 	rcu_read_unlock();
+	if (helper && is_global_init(task))
+		helper = false;
 	return helper || pe_task_is_subscriber(task);
 }
 

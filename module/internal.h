@@ -68,6 +68,10 @@
 #include <linux/wait.h>
 #include <linux/procevent.h>
 
+/* The module's version: dkms.conf's PACKAGE_VERSION says the same. */
+#define PE_VERSION		"0.3.0"
+#define PE_VERSION_CODE		(0 << 16 | 3 << 8 | 0)
+
 #define PE_ALL_TYPES	(PROCEVENT_EXIT | PROCEVENT_SIGNAL | PROCEVENT_FORK | \
 			 PROCEVENT_EXEC)
 #define PE_NR_TYPES	4
@@ -191,6 +195,7 @@ unsigned int pe_sub_position(struct pe_sub *sub);
 
 /* event.c: the event life cycle */
 int pe_pool_init(void);
+unsigned int pe_pool_size_now(void);
 void pe_pool_exit(void);
 struct pe_event *pe_pool_take(void);
 void pe_pool_give(struct pe_event *ev);

@@ -7,6 +7,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
+#include <linux/ktime.h>
 #include <linux/pid.h>
 #include <linux/pid_namespace.h>
 #include <linux/proc_fs.h>
@@ -24,11 +25,33 @@ static const char * const pe_scope_names[] = {
 	[PROCEVENT_SCOPE_PIDNS] = "pidns",
 };
 
+/* At most this many held-task lines; the rest are counted. */
+#define PE_HELD_LINES	1000
+
+static void pe_show_held(struct seq_file *m, struct pid_namespace *ns,
+			 struct pe_event *ev, unsigned int pos, u64 now)
+{
+	struct pe_sub *sub = ev->sub;
+
+	lockdep_assert_held(&pe_lock);
+	/* pe_lock keeps the held task in its hold: it is alive. */
+	seq_printf(m, "held-task: pid=%d tgid=%d comm=",
+		   pid_nr_ns(task_pid(ev->task), ns),
+		   pid_nr_ns(task_tgid(ev->task), ns));
+	seq_escape(m, ev->comm, " \t\n\\=");
+	seq_printf(m, " type=%s id=%llu held_ns=%llu pos=%u sub_pid=%d state=%s\n",
+		   pe_type_names[pe_type_idx(ev->type)], ev->id,
+		   now - ev->time_ns, pos, pid_nr_ns(sub->owner, ns),
+		   ev->state == PE_EV_RECEIVED ? "received" : "queued");
+}
+
 static int pe_proc_show(struct seq_file *m, void *v)
 {
 	struct pid_namespace *ns = task_active_pid_ns(current);
+	unsigned int i, pos = 1, lines = 0, more = 0;
+	struct pe_event *ev;
 	struct pe_sub *sub;
-	unsigned int i, pos = 1;
+	u64 now;
 
 	spin_lock(&pe_lock);
 	seq_printf(m, "held: %u\n", pe_nr_held);
@@ -49,6 +72,26 @@ static int pe_proc_show(struct seq_file *m, void *v)
 			   sub->nr_acked, sub->nr_timeouts, sub->timeout_ns,
 			   pe_scope_names[sub->scope],
 			   pid_nr_ns(sub->owner, ns));
+	/* Every queued or received event is a held task. */
+	now = ktime_get_ns();
+	pos = 1;
+	list_for_each_entry(sub, &pe_subs, node) {
+		list_for_each_entry(ev, &sub->received, node) {
+			if (lines++ < PE_HELD_LINES)
+				pe_show_held(m, ns, ev, pos, now);
+			else
+				more++;
+		}
+		list_for_each_entry(ev, &sub->queue, node) {
+			if (lines++ < PE_HELD_LINES)
+				pe_show_held(m, ns, ev, pos, now);
+			else
+				more++;
+		}
+		pos++;
+	}
+	if (more)
+		seq_printf(m, "held-more: %u\n", more);
 	spin_unlock(&pe_lock);
 	return 0;
 }

@@ -86,6 +86,39 @@ static long pe_ioctl_set_timeout(struct pe_sub *sub, u64 __user *uarg)
 	return 0;
 }
 
+/* PROCEVENT_IOC_GET_INFO, of any size from the first version's on. */
+static long pe_ioctl_info(void __user *uarg, size_t usize)
+{
+	struct procevent_info info = {
+		.size = min(usize, sizeof(info)),
+		.version = PE_VERSION_CODE,
+		.types = PE_ALL_TYPES,
+		.ack_flags = PROCEVENT_ACK_KILL,
+		.scope_kinds = 1 << PROCEVENT_SCOPE_ALL |
+			       1 << PROCEVENT_SCOPE_CGROUP |
+			       1 << PROCEVENT_SCOPE_PIDNS,
+		.event_flags = PROCEVENT_F_SENDER_UNVERIFIED,
+		.max_subscribers = pe_max_subscribers,
+		.pool_size = pe_pool_size_now(),
+		.last_ioctl = _IOC_NR(PROCEVENT_IOC_GET_INFO),
+	};
+
+	if (copy_to_user(uarg, &info, info.size))
+		return -EFAULT;
+	if (usize > sizeof(info) &&
+	    clear_user(uarg + sizeof(info), usize - sizeof(info)))
+		return -EFAULT;
+	return 0;
+}
+
+static bool pe_is_get_info(unsigned int cmd)
+{
+	return _IOC_TYPE(cmd) == PROCEVENT_IOC_MAGIC &&
+	       _IOC_NR(cmd) == _IOC_NR(PROCEVENT_IOC_GET_INFO) &&
+	       _IOC_DIR(cmd) == _IOC_READ &&
+	       _IOC_SIZE(cmd) >= PROCEVENT_INFO_SIZE_VER0;
+}
+
 static long pe_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct pe_sub *sub = file->private_data;
@@ -112,6 +145,8 @@ static long pe_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			return -EFAULT;
 		return pe_sub_set_scope(sub, &scope);
 	default:
+		if (pe_is_get_info(cmd))
+			return pe_ioctl_info(uarg, _IOC_SIZE(cmd));
 		return -ENOTTY;
 	}
 }
@@ -210,6 +245,7 @@ static int __init pe_init(void)
 		     PROCEVENT_EVENT_SIZE_VER0);
 	BUILD_BUG_ON(sizeof(struct procevent_ack) != PROCEVENT_ACK_SIZE);
 	BUILD_BUG_ON(sizeof(struct procevent_scope) != PROCEVENT_SCOPE_SIZE);
+	BUILD_BUG_ON(sizeof(struct procevent_info) != PROCEVENT_INFO_SIZE_VER0);
 	/* An orphaned task work is kfree() of the event: see compat.h. */
 	BUILD_BUG_ON(offsetof(struct pe_event, twork) != 0);
 
@@ -275,3 +311,4 @@ module_exit(pe_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("Synchronous process events for privileged services");
+MODULE_VERSION(PE_VERSION);

@@ -973,4 +973,59 @@ TEST_F(api, handle_passed_to_other_process_works_without_capability)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/* GET_INFO: what the module supports, every field written. */
+TEST_F(api, get_info_reports_version_and_features)
+{
+	struct procevent_info info;
+	long long maxsubs = -1, pool = -1;
+	int fd = pe_open();
+
+	ASSERT_LE(0, fd);
+	pe_fill(&info, sizeof(info));
+	ASSERT_EQ(0, ioctl(fd, PROCEVENT_IOC_GET_INFO, &info));
+	EXPECT_EQ(PROCEVENT_INFO_SIZE_VER0, info.size);
+	EXPECT_EQ(0x000300, info.version);
+	EXPECT_EQ(PROCEVENT_EXIT | PROCEVENT_SIGNAL | PROCEVENT_FORK |
+		  PROCEVENT_EXEC, info.types);
+	EXPECT_EQ(PROCEVENT_ACK_KILL, info.ack_flags);
+	EXPECT_EQ(1u << PROCEVENT_SCOPE_ALL | 1u << PROCEVENT_SCOPE_CGROUP |
+		  1u << PROCEVENT_SCOPE_PIDNS, info.scope_kinds);
+	EXPECT_EQ(PROCEVENT_F_SENDER_UNVERIFIED, info.event_flags);
+	ASSERT_EQ(0, pe_param_read("max_subscribers", &maxsubs));
+	ASSERT_EQ(0, pe_param_read("pool_size", &pool));
+	EXPECT_EQ(maxsubs, info.max_subscribers);
+	EXPECT_EQ(pool, info.pool_size);
+	EXPECT_EQ(_IOC_NR(PROCEVENT_IOC_GET_INFO), info.last_ioctl);
+	EXPECT_EQ(0, info.reserved0);
+	EXPECT_EQ(0, info.reserved[0]);
+	EXPECT_EQ(0, info.reserved[1]);
+	EXPECT_EQ(0, info.reserved[2]);
+}
+
+/* A newer, larger struct: the module fills what it knows, zeroes the rest. */
+TEST_F(api, get_info_larger_struct_rest_zeroed)
+{
+	unsigned char buf[PROCEVENT_INFO_SIZE_VER0 + 32];
+	struct procevent_info *info = (struct procevent_info *)buf;
+	int fd = pe_open();
+	size_t i;
+
+	ASSERT_LE(0, fd);
+	memset(buf, 0xa5, sizeof(buf));
+	ASSERT_EQ(0, ioctl(fd, _IOR(PROCEVENT_IOC_MAGIC, 6, buf), buf));
+	EXPECT_EQ(PROCEVENT_INFO_SIZE_VER0, info->size);
+	for (i = PROCEVENT_INFO_SIZE_VER0; i < sizeof(buf); i++)
+		ASSERT_EQ(0, buf[i]) TH_LOG("byte %zu", i);
+}
+
+TEST_F(api, get_info_smaller_than_first_version_enotty)
+{
+	unsigned char buf[PROCEVENT_INFO_SIZE_VER0 / 2];
+	int fd = pe_open();
+
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(fd, _IOR(PROCEVENT_IOC_MAGIC, 6, buf), buf));
+	EXPECT_EQ(ENOTTY, errno);
+}
+
 TEST_HARNESS_MAIN

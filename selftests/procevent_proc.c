@@ -4,6 +4,7 @@
  * procevent-* lines of a handle's fdinfo follow the events as they flow.
  */
 #include "procevent_util.h"
+#include <sys/prctl.h>
 #include "kselftest_harness.h"
 
 FIXTURE(proc) {
@@ -335,6 +336,164 @@ TEST_F(proc, fdinfo_follows_handle_state)
 	EXPECT_EQ(0, pe_fdv(fd, "mask"));
 	/* The counters belong to the handle and survive unsubscribing. */
 	EXPECT_EQ(1, pe_fdv(fd, "acked"));
+}
+
+/* The held-task line of pid in /proc/procevent, or -1. */
+static int held_line(pid_t pid, char *out, size_t len)
+{
+	char line[512], want[64];
+	FILE *f = fopen(PE_PROC, "re");
+	int found = -1;
+
+	if (!f)
+		return -1;
+	snprintf(want, sizeof(want), "held-task: pid=%d ", pid);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, want, strlen(want))) {
+			snprintf(out, len, "%s", line);
+			found = 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static int exit_named(void *arg)
+{
+	prctl(PR_SET_NAME, (unsigned long)arg);
+	pe_gate_wait();
+	return 3;
+}
+
+/*
+ * One line per held task: who, which event, how long, on whom it waits
+ * and whether that subscriber has received it; the name escaped.
+ */
+TEST_F(proc, proc_lists_each_held_task)
+{
+	struct procevent_event ev, ev2;
+	struct pe_child a, b;
+	char line[512], want[256];
+	long long held_ns = 0, id = 0;
+	int fd = pe_open(), status;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
+	ASSERT_EQ(0, pe_spawn(&a, exit_named, "a b=c"));
+	ASSERT_EQ(0, pe_spawn(&b, exit_named, "second"));
+	ASSERT_EQ(0, pe_go(&a, 'x'));
+	ASSERT_EQ(0, pe_wait_event(fd, &ev, PE_WAIT_MS));
+	ASSERT_EQ(a.pid, ev.pid);
+	ASSERT_EQ(0, pe_go(&b, 'x'));
+	ASSERT_EQ(0, pe_fdinfo_wait(fd, "queued", 1, PE_WAIT_MS));
+
+	ASSERT_EQ(0, held_line(a.pid, line, sizeof(line)));
+	snprintf(want, sizeof(want),
+		 "held-task: pid=%d tgid=%d comm=a\\040b\\075c type=exit id=%llu held_ns=",
+		 a.pid, a.pid, (unsigned long long)ev.id);
+	EXPECT_EQ(0, strncmp(line, want, strlen(want))) TH_LOG("%s", line);
+	snprintf(want, sizeof(want), " pos=1 sub_pid=%d state=received\n",
+		 getpid());
+	EXPECT_NE(NULL, strstr(line, want)) TH_LOG("%s", line);
+	EXPECT_EQ(0, pe_kvll(line, "held_ns", &held_ns));
+	EXPECT_LT(0, held_ns);
+
+	ASSERT_EQ(0, held_line(b.pid, line, sizeof(line)));
+	EXPECT_NE(NULL, strstr(line, " comm=second type=exit id="))
+		TH_LOG("%s", line);
+	EXPECT_NE(NULL, strstr(line, " state=queued\n")) TH_LOG("%s", line);
+	/* Queued, not received: the id it was given when it was queued. */
+	EXPECT_EQ(0, pe_kvll(line, "id", &id));
+
+	ASSERT_EQ(0, pe_ack_reap(fd, ev.id, a.pid, &status));
+	EXPECT_EQ(-1, held_line(a.pid, line, sizeof(line)));
+	ASSERT_EQ(0, pe_wait_event(fd, &ev2, PE_WAIT_MS));
+	ASSERT_EQ(b.pid, ev2.pid);
+	EXPECT_EQ(id, (long long)ev2.id);
+	ASSERT_EQ(0, pe_ack_reap(fd, ev2.id, b.pid, &status));
+	EXPECT_EQ(-1, held_line(b.pid, line, sizeof(line)));
+}
+
+/*
+ * max_hold_ms is an ack deadline for every handle, also for one that set
+ * none: the event times out there and the task goes on.
+ */
+TEST_F(proc, max_hold_ms_bounds_every_handle)
+{
+	struct procevent_event ev;
+	struct pe_child k;
+	uint64_t t0, waited;
+	long long old = 0;
+	int fd = pe_open(), status;
+
+	ASSERT_LE(0, fd);
+	if (pe_param_read("max_hold_ms", &old))
+		SKIP(return, "no max_hold_ms parameter");
+	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
+	ASSERT_EQ(0, pe_param_write("max_hold_ms", 400));
+	ASSERT_EQ(0, pe_exit_event(fd, &k, 5, &ev));
+	t0 = pe_mono();
+	/* Not acked: released at the administrator's deadline. */
+	EXPECT_EQ(0, pe_reap(k.pid, 3 * PE_WAIT_MS, &status));
+	waited = (pe_mono() - t0) / PE_MS;
+	EXPECT_EQ(0, pe_param_write("max_hold_ms", old));
+	EXPECT_LT(200, waited);
+	EXPECT_GT(2000, waited);
+	EXPECT_EQ(5, WEXITSTATUS(status));
+	EXPECT_EQ(1, pe_fdv(fd, "timeouts"));
+	EXPECT_EQ(-ENOENT, pe_ack(fd, ev.id));
+}
+
+/* Read new kernel log lines for up to ms; 0 when one contains needle. */
+static int kmsg_wait(int kfd, const char *needle, int ms)
+{
+	uint64_t end = pe_mono() + (uint64_t)ms * PE_MS;
+	char buf[1024];
+
+	while (pe_mono() < end) {
+		ssize_t n = read(kfd, buf, sizeof(buf) - 1);
+
+		if (n > 0) {
+			buf[n] = 0;
+			if (strstr(buf, needle))
+				return 0;
+			continue;
+		}
+		pe_sleep_ms(20);
+	}
+	return -ETIMEDOUT;
+}
+
+/*
+ * A hold longer than hold_warn_secs is logged once, naming the task and
+ * the subscriber it waits on.
+ */
+TEST_F(proc, long_hold_logged_with_its_subscriber)
+{
+	struct procevent_event ev;
+	struct pe_child k;
+	char needle[160], comm[32];
+	long long old = 0;
+	int fd = pe_open(), kfd, status;
+
+	ASSERT_LE(0, fd);
+	if (pe_param_read("hold_warn_secs", &old))
+		SKIP(return, "no hold_warn_secs parameter");
+	kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (kfd < 0)
+		SKIP(return, "no /dev/kmsg");
+	lseek(kfd, 0, SEEK_END);
+	self_comm(comm, sizeof(comm));
+	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
+	ASSERT_EQ(0, pe_param_write("hold_warn_secs", 1));
+	ASSERT_EQ(0, pe_exit_event(fd, &k, 0, &ev));
+	snprintf(needle, sizeof(needle),
+		 "procevent: task %d (%s) held for 1 s by subscriber 1 (pid %d, %s), received, not acked",
+		 k.pid, ev.comm, getpid(), comm);
+	EXPECT_EQ(0, kmsg_wait(kfd, needle, 3000)) TH_LOG("want: %s", needle);
+	EXPECT_EQ(0, pe_param_write("hold_warn_secs", old));
+	EXPECT_EQ(0, pe_ack_reap(fd, ev.id, k.pid, &status));
+	close(kfd);
 }
 
 TEST_HARNESS_MAIN

@@ -73,11 +73,34 @@ struct procevent_scope {
 	__u64 reserved;		/* must be 0 */
 };
 
+/*
+ * PROCEVENT_IOC_GET_INFO: what the running module supports, for a program
+ * that must know before it relies on a feature.  Sized for growth: the
+ * size is part of the ioctl number, the module serves any size, fills what
+ * it knows (zeroing the rest) and says in .size how much it filled.
+ */
+struct procevent_info {
+	__u32 size;		/* out: bytes the module filled in */
+	__u32 version;		/* (major << 16) | (minor << 8) | patch */
+	__u32 types;		/* event types it raises (PROCEVENT_EXIT...) */
+	__u32 ack_flags;	/* ack flags it accepts (PROCEVENT_ACK_KILL) */
+	__u32 scope_kinds;	/* (1 << PROCEVENT_SCOPE_*) it accepts */
+	__u32 event_flags;	/* PROCEVENT_F_* it may set in an event */
+	__u32 max_subscribers;	/* the max_subscribers parameter */
+	__u32 pool_size;	/* the pool_size parameter */
+	__u32 last_ioctl;	/* highest PROCEVENT_IOC_* number it serves */
+	__u32 reserved0;	/* 0 */
+	__u64 reserved[3];	/* 0 */
+};
+
+#define PROCEVENT_INFO_SIZE_VER0	64
+
 #define PROCEVENT_IOC_MAGIC		0xB9
 #define PROCEVENT_IOC_SET_MASK		_IOW(PROCEVENT_IOC_MAGIC, 1, __u32)
 #define PROCEVENT_IOC_RECV		_IOR(PROCEVENT_IOC_MAGIC, 2, struct procevent_event)
 #define PROCEVENT_IOC_ACK		_IOW(PROCEVENT_IOC_MAGIC, 3, struct procevent_ack)
 #define PROCEVENT_IOC_SET_TIMEOUT	_IOW(PROCEVENT_IOC_MAGIC, 4, __u64)
 #define PROCEVENT_IOC_SET_SCOPE		_IOW(PROCEVENT_IOC_MAGIC, 5, struct procevent_scope)
+#define PROCEVENT_IOC_GET_INFO		_IOR(PROCEVENT_IOC_MAGIC, 6, struct procevent_info)
 
 #endif /* _UAPI_LINUX_PROCEVENT_H */
