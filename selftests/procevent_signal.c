@@ -2,8 +2,9 @@
 /*
  * procevent: PROCEVENT_SIGNAL events (SPEC sections 1, 2 and 4.5): a
  * thread about to run a handler is held until the ack; the record names
- * the signal and its sender; ignored and default actions raise nothing; a
- * fatal signal during the hold withdraws the event.
+ * the signal and its sender (unverified, and labelled so, for SI_QUEUE and
+ * the like: SPEC 9.8); ignored and default actions raise nothing; a fatal
+ * signal during the hold withdraws the event.
  */
 #include "procevent_util.h"
 #include <sys/time.h>
@@ -205,8 +206,10 @@ TEST_F(signal, signal_si_queue_from_sigqueue)
 	ASSERT_EQ(0, pe_wait_event(fd, &ev, PE_WAIT_MS));
 	EXPECT_EQ(SIGUSR1, ev.signo);
 	EXPECT_EQ(SI_QUEUE, ev.si_code);
+	/* What glibc wrote in si_pid/si_uid, labelled unverified (9.8). */
 	EXPECT_EQ(getpid(), ev.sender_pid);
 	EXPECT_EQ(0, ev.sender_uid);
+	EXPECT_EQ(PROCEVENT_F_SENDER_UNVERIFIED, ev.flags);
 	ASSERT_EQ(0, pe_ack(fd, ev.id));
 	EXPECT_EQ(SIGUSR1, pe_expect_byte(&k, PE_WAIT_MS));
 	EXPECT_EQ(0, finish_child(&k));
@@ -228,6 +231,7 @@ TEST_F(signal, signal_si_tkill_from_tgkill)
 	EXPECT_EQ(SIGUSR2, ev.signo);
 	EXPECT_EQ(SI_TKILL, ev.si_code);
 	EXPECT_EQ(getpid(), ev.sender_pid);
+	EXPECT_EQ(0, ev.flags);
 	EXPECT_EQ(k.pid, ev.pid);
 	ASSERT_EQ(0, pe_ack(fd, ev.id));
 	EXPECT_EQ(SIGUSR2, pe_expect_byte(&k, PE_WAIT_MS));
@@ -327,6 +331,7 @@ TEST_F(signal, signal_from_kernel_has_no_sender)
 	EXPECT_EQ(SI_KERNEL, ev.si_code);
 	EXPECT_EQ(0, ev.sender_pid);
 	EXPECT_EQ(0, ev.sender_uid);
+	EXPECT_EQ(0, ev.flags);
 	ASSERT_EQ(0, pe_ack(fd, ev.id));
 	EXPECT_EQ(SIGALRM, pe_expect_byte(&k, PE_WAIT_MS));
 	EXPECT_EQ(0, finish_child(&k));

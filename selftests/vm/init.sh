@@ -4,9 +4,11 @@
 # /init of the test VM (busybox sh); run.sh fills in the test list.
 #
 # Every process in this VM is an event source for the module under test,
-# so this script stays quiet: no polling, no background jobs, no traps.  It
-# runs the tests one after another in the foreground and reboots (which
-# ends QEMU).
+# so this script stays quiet: no polling, no background jobs.  It runs the
+# tests one after another in the foreground and reboots (which ends QEMU).
+# Its one trap, a no-op for SIGUSR2, lets a test make pid 1 raise a SIGNAL
+# event (procevent_edge: the veto of init); nothing else sends SIGUSR2 to
+# pid 1, and the shell goes on waiting for the running test afterwards.
 # run.sh reads these lines from the console:
 #   PROCEVENT-VM-TEST <prog>            before a test program starts
 #   PROCEVENT-VM-TEST-END <prog> rc=<n> after it exited with status n
@@ -31,6 +33,9 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 
 echo "PROCEVENT-VM-KERNEL $(uname -r) cpus $(grep -c ^processor /proc/cpuinfo)"
+
+# A caught signal with a handler that runs no process (see above).
+trap ':' USR2
 
 rc=0
 if insmod /procevent.ko; then
