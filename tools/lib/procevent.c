@@ -63,8 +63,16 @@ PE_EXPORT int procevent_open(uint32_t mask, int oflags)
 PE_EXPORT int procevent_set_mask(int fd, uint32_t mask)
 {
 	__u32 m = mask;
+	int ret;
 
-	return ioctl(fd, PROCEVENT_IOC_SET_MASK, &m) ? neg_errno() : 0;
+	ret = ioctl(fd, PROCEVENT_IOC_SET_MASK, &m) ? neg_errno() : 0;
+	/*
+	 * Every bit is one this library knows, so the module refused it for
+	 * being older than the library (0.1 raised exit and signal only).
+	 */
+	if (ret == -EINVAL && !(mask & ~(uint32_t)PROCEVENT_ALL))
+		ret = -EOPNOTSUPP;
+	return ret;
 }
 
 PE_EXPORT int procevent_set_timeout(int fd, uint64_t timeout_ns)
@@ -79,8 +87,11 @@ PE_EXPORT int procevent_set_timeout(int fd, uint64_t timeout_ns)
 PE_EXPORT int procevent_set_scope(int fd, uint32_t kind, int scope_fd)
 {
 	struct procevent_scope sc = { .kind = kind, .fd = scope_fd };
+	int ret;
 
-	return ioctl(fd, PROCEVENT_IOC_SET_SCOPE, &sc) ? neg_errno() : 0;
+	ret = ioctl(fd, PROCEVENT_IOC_SET_SCOPE, &sc) ? neg_errno() : 0;
+	/* A module without the ioctl (0.1): say so, not "not a tty". */
+	return ret == -ENOTTY ? -EOPNOTSUPP : ret;
 }
 
 PE_EXPORT int procevent_set_scope_all(int fd)
@@ -110,6 +121,70 @@ PE_EXPORT int procevent_set_scope_cgroup(int fd, const char *path)
 PE_EXPORT int procevent_set_scope_pidns(int fd)
 {
 	return procevent_set_scope(fd, PROCEVENT_SCOPE_PIDNS, -1);
+}
+
+/* --- the running module ------------------------------------------------ */
+
+_Static_assert(sizeof(struct procevent_info) == PROCEVENT_INFO_SIZE_VER0,
+	       "struct procevent_info changed size");
+
+PE_EXPORT int procevent_features(int fd, struct procevent_info *info)
+{
+	int own = -1, ret = 0;
+
+	if (!info)
+		return -EINVAL;
+	memset(info, 0, sizeof(*info));
+	if (fd < 0) {
+		own = open(PROCEVENT_DEVICE, O_RDWR | O_CLOEXEC);
+		if (own < 0)
+			return neg_errno();
+		fd = own;
+	}
+	if (ioctl(fd, PROCEVENT_IOC_GET_INFO, info)) {
+		ret = neg_errno();
+		/* 0.1 and 0.2 modules do not know the ioctl. */
+		if (ret == -ENOTTY)
+			ret = -EOPNOTSUPP;
+		memset(info, 0, sizeof(*info));
+	}
+	if (own >= 0)
+		close(own);
+	return ret;
+}
+
+PE_EXPORT int procevent_require(int fd, uint32_t types, uint32_t ack_flags,
+				uint32_t scope_kinds)
+{
+	struct procevent_info info;
+	int ret = procevent_features(fd, &info);
+
+	if (ret < 0)
+		return ret;
+	if ((types & ~info.types) || (ack_flags & ~info.ack_flags) ||
+	    (scope_kinds & ~info.scope_kinds))
+		return -EOPNOTSUPP;
+	return 0;
+}
+
+PE_EXPORT const char *procevent_strerror(int err)
+{
+	switch (-err) {
+	case EOPNOTSUPP:
+		return "the procevent module is too old for this request (update the module)";
+	case ENOENT:
+	case ENODEV:
+	case ENXIO:
+		return "the procevent module is not loaded";
+	case EACCES:
+	case EPERM:
+		return "permission denied (CAP_SYS_ADMIN is needed)";
+	case ENOSPC:
+		return "every subscriber slot is taken (module parameter max_subscribers)";
+	case ENOMSG:
+		return "not subscribed, and no event is left for this handle";
+	}
+	return strerror(err < 0 ? -err : err);
 }
 
 /* --- receiving ---------------------------------------------------------- */
@@ -305,6 +380,14 @@ PE_EXPORT ssize_t procevent_ack_records(int fd,
 
 /* --- event loop helper -------------------------------------------------- */
 
+/* Ack one record; -ENOENT (the kernel no longer waits) is no failure. */
+static int ack_one(int fd, const struct procevent_ack *ack)
+{
+	int r = ioctl(fd, PROCEVENT_IOC_ACK, ack) ? neg_errno() : 0;
+
+	return r == -ENOENT ? 0 : r;
+}
+
 PE_EXPORT int procevent_dispatch(int fd, procevent_handler_t handler, void *arg,
 				 unsigned int max)
 {
@@ -327,36 +410,45 @@ PE_EXPORT int procevent_dispatch(int fd, procevent_handler_t handler, void *arg,
 	if (n < 0)
 		return (int)n;
 
+	/*
+	 * Every event received is shown to the handler, and every one it
+	 * does not keep is acked below: a failure never leaves an event
+	 * received and unanswered (the task would stay held until close).
+	 */
 	memset(acks, 0, sizeof(acks));
 	for (i = 0; i < n; i++) {
 		int r = handler(fd, &evs[i], arg);
 
-		if (r < 0) {
-			ret = r;
-			break;
-		}
-		if (r == PROCEVENT_ACK || r == PROCEVENT_KILL) {
-			acks[nacks].id = evs[i].id;
-			acks[nacks].flags = r == PROCEVENT_KILL ?
-					    PROCEVENT_ACK_KILL : 0;
-			nacks++;
-		}
+		if (r == PROCEVENT_DISPATCH_KEEP)
+			continue;
+		acks[nacks].id = evs[i].id;
+		if (r == PROCEVENT_DISPATCH_KILL)
+			acks[nacks].flags = PROCEVENT_ACK_KILL;
+		else if (r != PROCEVENT_DISPATCH_ACK && !ret)
+			ret = r < 0 ? r : -EINVAL;
+		nacks++;
 	}
-	if (nacks) {
-		acked = procevent_ack_records(fd, acks, nacks);
-		/*
-		 * An event the kernel no longer waits for (withdrawn, timed
-		 * out) makes the batch stop there: ack the rest one by one.
-		 */
-		if (acked < 0)
-			acked = 0;
-		for (i = acked; (size_t)i < nacks; i++) {
-			int r = ioctl(fd, PROCEVENT_IOC_ACK, &acks[i]) ?
-				neg_errno() : 0;
+	if (!nacks)
+		return ret ? ret : (int)n;
+	acked = procevent_ack_records(fd, acks, nacks);
+	if (acked < 0)
+		acked = 0;
+	/*
+	 * The batch stops at the first ack the kernel refuses: an event it
+	 * no longer waits for (-ENOENT), or a kill-ack it will not do (exit
+	 * event, init).  Go on one by one; a refused kill becomes a plain ack.
+	 */
+	for (i = acked; (size_t)i < nacks; i++) {
+		int r = ack_one(fd, &acks[i]);
 
-			if (r < 0 && r != -ENOENT && !ret)
+		if (r < 0 && acks[i].flags) {
+			if (!ret)
 				ret = r;
+			acks[i].flags = 0;
+			r = ack_one(fd, &acks[i]);
 		}
+		if (r < 0 && !ret)
+			ret = r;
 	}
 	return ret ? ret : (int)n;
 }
@@ -503,42 +595,105 @@ PE_EXPORT int procevent_format_status(int status, char *buf, size_t len)
 	return pe_done(&b);
 }
 
-/* comm as the kernel stores it: up to 15 bytes, NUL-terminated. */
-static size_t comm_len(const char *comm)
+/*
+ * Length of the well-formed UTF-8 sequence (RFC 3629) at @p, with @n bytes
+ * available, or 0 when @p does not start one.  Plain ASCII is 1.
+ */
+static size_t utf8_len(const unsigned char *p, size_t n)
 {
-	size_t n = 0;
+	unsigned char lo = 0x80, hi = 0xbf;
+	size_t len, i;
 
-	while (n < 16 && comm[n])
-		n++;
-	return n;
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		len = 2;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		len = 3;
+		if (p[0] == 0xe0)
+			lo = 0xa0;		/* no overlong forms */
+		else if (p[0] == 0xed)
+			hi = 0x9f;		/* no surrogates */
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		len = 4;
+		if (p[0] == 0xf0)
+			lo = 0x90;
+		else if (p[0] == 0xf4)
+			hi = 0x8f;		/* nothing above U+10FFFF */
+	} else {
+		return 0;
+	}
+	if (n < len || p[1] < lo || p[1] > hi)
+		return 0;
+	for (i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
 }
 
+static void pe_add_escaped(struct pe_buf *b, const char *str, size_t len,
+			   unsigned int flags)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	int json = flags & PROCEVENT_ESCAPE_JSON;
+	size_t i = 0, n, k;
+
+	len = strnlen(str, len);
+	while (i < len) {
+		unsigned char c = s[i];
+
+		n = utf8_len(s + i, len - i);
+		/* C1 controls (U+0080..U+009F) are controls too. */
+		if (n == 2 && c == 0xc2 && s[i + 1] < 0xa0) {
+			if (json)
+				pe_add(b, "\\u%04x", s[i + 1]);
+			else
+				pe_add(b, "\\x%02x\\x%02x", c, s[i + 1]);
+		} else if (n > 1) {
+			for (k = 0; k < n; k++)
+				pe_add(b, "%c", s[i + k]);
+		} else if (n == 0) {
+			pe_add(b, json ? "\\\\x%02x" : "\\x%02x", c);
+			n = 1;
+		} else if (c == '\\' || (json && c == '"')) {
+			pe_add(b, "\\%c", c);
+		} else if (c == '\n' || c == '\t' || c == '\r') {
+			pe_add(b, "\\%c", c == '\n' ? 'n' : c == '\t' ? 't' : 'r');
+		} else if (json && (c == '\b' || c == '\f')) {
+			pe_add(b, "\\%c", c == '\b' ? 'b' : 'f');
+		} else if (c < 0x20 || c == 0x7f) {
+			pe_add(b, json ? "\\u%04x" : "\\x%02x", c);
+		} else {
+			pe_add(b, "%c", c);
+		}
+		i += n;
+	}
+}
+
+PE_EXPORT int procevent_escape(const char *s, size_t len, char *buf,
+			       size_t buflen, unsigned int flags)
+{
+	struct pe_buf b = { buf, buflen, 0 };
+
+	if (flags & ~PROCEVENT_ESCAPE_JSON)
+		return -EINVAL;
+	if (buflen)
+		buf[0] = '\0';
+	if (s)
+		pe_add_escaped(&b, s, len, flags);
+	return pe_done(&b);
+}
+
+/* comm as the kernel stores it: up to 15 bytes and a NUL. */
 static void pe_add_comm_text(struct pe_buf *b, const char *comm)
 {
-	size_t i, n = comm_len(comm);
-
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)comm[i];
-
-		pe_add(b, "%c", c >= 0x20 && c < 0x7f ? c : '?');
-	}
+	pe_add_escaped(b, comm, 16, 0);
 }
 
 static void pe_add_comm_json(struct pe_buf *b, const char *comm)
 {
-	size_t i, n = comm_len(comm);
-
 	pe_add(b, "\"");
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)comm[i];
-
-		if (c == '"' || c == '\\')
-			pe_add(b, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			pe_add(b, "\\u%04x", c);
-		else
-			pe_add(b, "%c", c);
-	}
+	pe_add_escaped(b, comm, 16, PROCEVENT_ESCAPE_JSON);
 	pe_add(b, "\"");
 }
 
@@ -752,9 +907,82 @@ static int parse_subscriber(const char *line, struct procevent_subscriber *s,
 	return s->pos ? 0 : -EINVAL;
 }
 
+static uint32_t type_by_name(const char *name)
+{
+	static const uint32_t types[] = {
+		PROCEVENT_EXIT, PROCEVENT_SIGNAL, PROCEVENT_FORK, PROCEVENT_EXEC,
+	};
+	size_t i, n = strcspn(name, " ");
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		const char *t = procevent_type_name(types[i]);
+
+		if (strlen(t) == n && !strncmp(t, name, n))
+			return types[i];
+	}
+	return 0;
+}
+
+/*
+ * "held-task: pid= tgid= comm= type= id= held_ns= pos= sub_pid= state=";
+ * the module writes comm with space, tab, newline, backslash and '='
+ * as \ooo, so it ends at the next space.
+ */
+static int parse_held(const char *line, struct procevent_held *h)
+{
+	const char *comm = kv(line, "comm"), *v;
+	size_t n = 0;
+
+	memset(h, 0, sizeof(*h));
+	if (!comm)
+		return -EINVAL;
+	while (*comm && *comm != ' ' && n < sizeof(h->comm) - 1) {
+		if (comm[0] == '\\' && comm[1] >= '0' && comm[1] <= '3' &&
+		    comm[2] >= '0' && comm[2] <= '7' &&
+		    comm[3] >= '0' && comm[3] <= '7') {
+			h->comm[n++] = (char)((comm[1] - '0') << 6 |
+					      (comm[2] - '0') << 3 |
+					      (comm[3] - '0'));
+			comm += 4;
+		} else {
+			h->comm[n++] = *comm++;
+		}
+	}
+	comm += strcspn(comm, " ");
+	h->pid = (pid_t)kv_u64(line, "pid");
+	h->tgid = (pid_t)kv_u64(line, "tgid");
+	v = kv(comm, "type");
+	h->type = v ? type_by_name(v) : 0;
+	h->id = kv_u64(comm, "id");
+	h->held_ns = kv_u64(comm, "held_ns");
+	h->pos = (unsigned int)kv_u64(comm, "pos");
+	h->sub_pid = (pid_t)kv_u64(comm, "sub_pid");
+	v = kv(comm, "state");
+	h->received = v && !strncmp(v, "received", 8);
+	return h->pid ? 0 : -EINVAL;
+}
+
+static int add_held(struct procevent_status *st, const char *line,
+		    unsigned int *cap)
+{
+	if (st->nr_held_tasks == *cap) {
+		void *p;
+
+		*cap = *cap ? *cap * 2 : 16;
+		p = realloc(st->held_tasks, *cap * sizeof(*st->held_tasks));
+		if (!p)
+			return -ENOMEM;
+		st->held_tasks = p;
+	}
+	if (!parse_held(line, &st->held_tasks[st->nr_held_tasks]))
+		st->nr_held_tasks++;
+	return 0;
+}
+
 PE_EXPORT int procevent_status_parse(const char *text,
 				     struct procevent_status **out)
 {
+	unsigned int hcap = 0;
 	struct procevent_status *st;
 	struct procevent_subscriber *subs = NULL;
 	struct procevent_subscriber_ext *exts = NULL;
@@ -776,6 +1004,12 @@ PE_EXPORT int procevent_status_parse(const char *text,
 		}
 		if (!strncmp(copy, "held: ", 6)) {
 			st->held = (unsigned int)strtoul(copy + 6, NULL, 10);
+		} else if (!strncmp(copy, "held-task: ", 11)) {
+			st->held_listed = 1;
+			ret = add_held(st, copy, &hcap);
+		} else if (!strncmp(copy, "held-more: ", 11)) {
+			st->held_listed = 1;
+			st->held_more = (unsigned int)strtoul(copy + 11, NULL, 10);
 		} else if (!strncmp(copy, "events: ", 8)) {
 			ret = parse_counters(copy, st, &tcap);
 		} else if (!strncmp(copy, "subscriber: ", 12)) {
@@ -795,6 +1029,9 @@ PE_EXPORT int procevent_status_parse(const char *text,
 					break;
 				}
 			}
+			/* 0.3 modules list every held task, and say owner= */
+			if (kv(copy, "owner"))
+				st->held_listed = 1;
 			if (!parse_subscriber(copy, &subs[nsubs], &exts[nsubs]))
 				nsubs++;
 		}
@@ -806,6 +1043,7 @@ PE_EXPORT int procevent_status_parse(const char *text,
 		free(subs);
 		free(exts);
 		free(st->types);
+		free(st->held_tasks);
 		free(st);
 		return ret;
 	}
@@ -868,5 +1106,6 @@ PE_EXPORT void procevent_status_free(struct procevent_status *st)
 	free(st->subscribers);
 	free(st->subscribers_ext);
 	free(st->types);
+	free(st->held_tasks);
 	free(st);
 }

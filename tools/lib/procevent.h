@@ -39,16 +39,18 @@ extern "C" {
 #endif
 
 #define PROCEVENT_LIB_VERSION_MAJOR	0
-#define PROCEVENT_LIB_VERSION_MINOR	2
+#define PROCEVENT_LIB_VERSION_MINOR	3
 
 #define PROCEVENT_DEVICE	"/dev/procevent"
 #define PROCEVENT_PROC_FILE	"/proc/procevent"
 
 /*
- * The event types of SPEC sections 1-6: what "every event" means to the
- * tools.  Fork and exec events (0.2) are asked for by name.
+ * Every event type this library knows (0.3: fork and exec included; 0.2
+ * meant exit and signal only).  procevent_open(PROCEVENT_ALL, ...) on a
+ * module that does not raise all of them fails with -EOPNOTSUPP.
  */
-#define PROCEVENT_ALL		(PROCEVENT_EXIT | PROCEVENT_SIGNAL)
+#define PROCEVENT_ALL		(PROCEVENT_EXIT | PROCEVENT_SIGNAL | \
+				 PROCEVENT_FORK | PROCEVENT_EXEC)
 
 /* --- handles ------------------------------------------------------------ */
 
@@ -59,12 +61,15 @@ extern "C" {
  *   -ENOENT   no /dev/procevent: the module is not loaded
  *   -EACCES, -EPERM   not privileged (CAP_SYS_ADMIN is needed)
  *   -ENOSPC   every subscriber slot (module parameter max_subscribers) is taken
- *   -EINVAL   bits in @mask the module does not know, or bad @oflags
+ *   -EOPNOTSUPP  @mask holds event types this library knows (PROCEVENT_ALL)
+ *             but the running module is too old to raise
+ *   -EINVAL   bits in @mask nobody knows, or bad @oflags
  * Nothing stays open on failure.
  */
 int procevent_open(uint32_t mask, int oflags);
 
-/* Change the mask (keeps the place in line); 0 unsubscribes. */
+/* Change the mask (keeps the place in line); 0 unsubscribes.  Errors as
+ * procevent_open() for the mask. */
 int procevent_set_mask(int fd, uint32_t mask);
 
 /* Ack deadline in nanoseconds for events that reach @fd from now on; 0 waits forever. */
@@ -84,6 +89,7 @@ int procevent_set_timeout(int fd, uint64_t timeout_ns);
  *   -EBADF    @scope_fd is not an open file descriptor
  *   -ENOTDIR  @scope_fd is not a directory of a cgroup v2 file system
  *   -EINVAL   unknown @kind, or PIDNS with @scope_fd other than -1
+ *   -EOPNOTSUPP  the module predates scopes (0.1)
  * The others are shorthands:
  *   _all      every task again (the default)
  *   _cgroup   the cgroup v2 directory @path (for example
@@ -164,20 +170,42 @@ ssize_t procevent_ack_records(int fd, const struct procevent_ack *acks,
 /* --- event loop helper -------------------------------------------------- */
 
 /*
- * What a dispatch handler returns for an event:
- *   PROCEVENT_ACK    acknowledge it now (batched after the handler calls)
- *   PROCEVENT_KEEP   the handler acknowledges it later with procevent_ack()
- *   PROCEVENT_KILL   acknowledge it with PROCEVENT_ACK_KILL (0.2; fork,
- *                    exec and signal events only: on an exit event the
- *                    kernel refuses, dispatch returns -EINVAL and the
- *                    event stays received)
- *   negative errno   stop; events received so far are still acked as asked,
- *                    the rest of the batch is handed back unacked (the
- *                    kernel keeps them received: ack or close later)
+ * What a dispatch handler returns for an event.  The values are the
+ * library's own and deliberately unlike any uapi flag: a handler that
+ * returns PROCEVENT_ACK_KILL (a flag of struct procevent_ack, not a return
+ * value) is refused as any unknown value is.
+ *   PROCEVENT_DISPATCH_ACK   acknowledge it (batched after the handler
+ *                            calls); 0, so "return 0" acks
+ *   PROCEVENT_DISPATCH_KEEP  the handler takes it over and acknowledges it
+ *                            later itself with procevent_ack()
+ *   PROCEVENT_DISPATCH_KILL  acknowledge it with PROCEVENT_ACK_KILL (fork,
+ *                            exec and signal events; see below for exit)
+ *   negative errno           the handler failed on this event
+ *
+ * No event is ever stranded: every event dispatch receives is shown to the
+ * handler, and every one the handler did not KEEP is acknowledged before
+ * dispatch returns.  An event the handler failed on (negative value) or
+ * answered with an unknown value gets a plain ack; dispatch goes on with
+ * the rest of the batch and then returns the first failure (-EINVAL for
+ * an unknown value).  A DISPATCH_KILL the kernel refuses (an exit event:
+ * -EINVAL; the system's init: -EPERM) is followed by a plain ack and the
+ * refusal is returned.  -ENOENT from an ack (the task was killed, or the
+ * ack deadline passed) is not an error: the kernel no longer waits.
  */
-#define PROCEVENT_ACK	0
-#define PROCEVENT_KEEP	1
-#define PROCEVENT_KILL	2
+#define PROCEVENT_DISPATCH_ACK		0
+#define PROCEVENT_DISPATCH_KEEP		0x100
+#define PROCEVENT_DISPATCH_KILL		0x200
+
+/*
+ * The 0.2 names, for old sources only.  They were easy to confuse with the
+ * uapi's PROCEVENT_ACK_KILL; they now stand for the values above, which no
+ * uapi flag has, and the two that invited the confusion warn when used.
+ */
+#define PROCEVENT_ACK	PROCEVENT_DISPATCH_ACK
+#define PROCEVENT_KEEP	_Pragma("GCC warning \"PROCEVENT_KEEP is deprecated: use PROCEVENT_DISPATCH_KEEP\"") \
+			PROCEVENT_DISPATCH_KEEP
+#define PROCEVENT_KILL	_Pragma("GCC warning \"PROCEVENT_KILL is deprecated: use PROCEVENT_DISPATCH_KILL\"") \
+			PROCEVENT_DISPATCH_KILL
 
 typedef int (*procevent_handler_t)(int fd, const struct procevent_event *ev,
 				   void *arg);
@@ -185,9 +213,9 @@ typedef int (*procevent_handler_t)(int fd, const struct procevent_event *ev,
 /*
  * For poll/epoll loops: call when @fd is readable (or on a timer; it does
  * not block).  Receives what is waiting, up to @max events (0: 16), calls
- * @handler for each in order and acknowledges the ones it returned
- * PROCEVENT_ACK for.  Returns the number of events handled (0: none was
- * waiting), the handler's negative return value, or a negative errno.
+ * @handler for each in order and acknowledges them as above.  Returns the
+ * number of events handled (0: none was waiting), or the first negative
+ * errno (the handler's, a refused kill-ack's, or a failed receive or ack).
  */
 int procevent_dispatch(int fd, procevent_handler_t handler, void *arg,
 		       unsigned int max);
@@ -211,6 +239,34 @@ int procevent_format_status(int status, char *buf, size_t len);
 #define PROCEVENT_FORMAT_JSON	0x1u	/* one JSON object, no newline */
 
 /*
+ * The one escaping rule for names that come from processes (comm, program
+ * paths), used by procevent_format() and by proceventctl for all it prints.
+ * @s is read up to its first NUL or @len bytes; what comes out is
+ * NUL-terminated and follows snprintf(3) conventions (returns the length
+ * the whole text needs).
+ *
+ * Text (@flags 0): printable ASCII and well-formed UTF-8 characters are
+ * copied; a backslash becomes "\\"; tab, newline and carriage return become
+ * "\t", "\n", "\r"; every other control character (C0, DEL, and C1 as
+ * UTF-8), and every byte that is not part of well-formed UTF-8, becomes
+ * "\xHH" (the byte in two lower-case hex digits, C1 as its two UTF-8
+ * bytes).  The result is one line of valid UTF-8 from which the original
+ * bytes can be read back.
+ *
+ * JSON (PROCEVENT_ESCAPE_JSON): the inside of a JSON string (no quotes),
+ * always valid UTF-8.  '"' and '\\' are escaped, control characters
+ * (C0, DEL, C1) are written as "\u00XX" ("\n", "\t", "\r", "\b", "\f"
+ * for those five), well-formed UTF-8 is copied, and a byte that is not
+ * part of well-formed UTF-8 is written as the four characters \xHH, that
+ * is "\\xHH" in the JSON text: the decoded string then shows the byte as
+ * the text output does.  (A name that really contains a backslash and
+ * "xHH" decodes alike; the text output tells them apart.)
+ */
+#define PROCEVENT_ESCAPE_JSON	0x1u
+int procevent_escape(const char *s, size_t len, char *buf, size_t buflen,
+		     unsigned int flags);
+
+/*
  * One event as one line of text (no newline), for example
  *   exit pid 312 (worker) ppid 1 uid 0: exited with status 3 [id 17]
  *   signal pid 40 (srv) tgid 38 ppid 1 uid 0: SIGUSR1 from pid 12 uid 0 [id 18]
@@ -226,6 +282,43 @@ int procevent_format_status(int status, char *buf, size_t len);
  */
 int procevent_format(const struct procevent_event *ev, char *buf, size_t len,
 		     unsigned int flags);
+
+/* --- the running module (0.3) ------------------------------------------- */
+
+/* Parts of struct procevent_info's version. */
+#define PROCEVENT_VERSION(maj, min, patch) \
+	(((uint32_t)(maj) << 16) | ((uint32_t)(min) << 8) | (uint32_t)(patch))
+#define PROCEVENT_VERSION_MAJOR(v)	(((v) >> 16) & 0xffffu)
+#define PROCEVENT_VERSION_MINOR(v)	(((v) >> 8) & 0xffu)
+#define PROCEVENT_VERSION_PATCH(v)	((v) & 0xffu)
+
+/*
+ * What the running module supports (PROCEVENT_IOC_GET_INFO): its version,
+ * the event types, ack flags, scope kinds and event flags it knows, and
+ * its limits.  @fd is a handle, or -1 to open /dev/procevent just for the
+ * question (needs the same privilege as procevent_open()).  *@info is
+ * zeroed first, then filled; info->size says how much the module filled.
+ * Returns 0, the errors of procevent_open() for @fd -1, or:
+ *   -EOPNOTSUPP  the module predates the query (0.2 or older)
+ */
+int procevent_features(int fd, struct procevent_info *info);
+
+/*
+ * 0 when the running module raises every type in @types, accepts every
+ * flag in @ack_flags and every scope kind in @scope_kinds (a bit per
+ * PROCEVENT_SCOPE_*, as in struct procevent_info); -EOPNOTSUPP when it
+ * does not, or predates the query; otherwise as procevent_features().
+ */
+int procevent_require(int fd, uint32_t types, uint32_t ack_flags,
+		      uint32_t scope_kinds);
+
+/*
+ * A message for a negative errno from this library, in its terms: for
+ * -EOPNOTSUPP "the procevent module is too old for this (update it)", for
+ * -ENOENT on open "the procevent module is not loaded", and so on;
+ * strerror(3) for the rest.  A static string; never NULL.
+ */
+const char *procevent_strerror(int err);
 
 /* --- introspection (/proc/procevent) ------------------------------------ */
 
@@ -258,6 +351,19 @@ struct procevent_type_counters {
 	struct procevent_counters c;
 };
 
+/* A task held right now (0.3: the module's "held-task:" lines). */
+struct procevent_held {
+	pid_t pid;			/* held thread */
+	pid_t tgid;			/* its process */
+	char comm[16];			/* raw bytes, NUL-terminated */
+	uint32_t type;			/* PROCEVENT_EXIT, ... (0: unknown) */
+	uint64_t id;			/* event id */
+	uint64_t held_ns;		/* since the event was raised */
+	unsigned int pos;		/* subscriber it waits on (1-based) */
+	pid_t sub_pid;			/* that subscriber's owner */
+	int received;			/* 1: received, not acked; 0: queued */
+};
+
 struct procevent_status {
 	unsigned int held;			/* tasks held right now */
 	struct procevent_counters exit;		/* PROCEVENT_EXIT */
@@ -270,6 +376,11 @@ struct procevent_status {
 	struct procevent_counters fork;		/* PROCEVENT_FORK */
 	struct procevent_counters exec;		/* PROCEVENT_EXEC */
 	struct procevent_subscriber_ext *subscribers_ext; /* [nr_subscribers] */
+	/* 0.3 */
+	unsigned int nr_held_tasks;		/* lines given, at most 1000 */
+	struct procevent_held *held_tasks;	/* in subscriber order */
+	unsigned int held_more;			/* held, not listed ("held-more:") */
+	int held_listed;			/* the module lists held tasks */
 };
 
 /*

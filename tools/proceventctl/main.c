@@ -23,10 +23,12 @@ static const char usage[] =
 "\n"
 "commands:\n"
 "  monitor   subscribe, print each event, acknowledge (or veto) it\n"
-"  status    subscribers, held tasks and counters (/proc/procevent)\n"
+"  status    module, subscribers, held tasks and counters (/proc/procevent)\n"
+"  held      the tasks held right now, and the subscriber each waits on\n"
 "  help [command]\n"
 "\n"
 "'proceventctl <command> --help' describes a command; see proceventctl(8).\n"
+"'proceventctl --version' shows this tool's and the module's versions.\n"
 "Exit status: 0 success, 1 failure, 2 usage error, 3 module not loaded,\n"
 "4 permission denied, 5 all subscriber slots taken.\n";
 
@@ -81,8 +83,126 @@ int ctl_fail(const char *what, int err)
 				"'proceventctl status' shows who holds them.");
 		return CTL_EXIT_BUSY;
 	}
+	if (err == -EOPNOTSUPP) {
+		ctl_err("%s: %s", what, procevent_strerror(err));
+		return CTL_EXIT_FAIL;
+	}
 	ctl_err("%s: %s", what, strerror(-err));
 	return CTL_EXIT_FAIL;
+}
+
+void ctl_put_escaped(FILE *f, const char *s, size_t len, unsigned int flags)
+{
+	unsigned int ef = flags & CTL_JSON ? PROCEVENT_ESCAPE_JSON : 0;
+	char small[256], *big = NULL;
+	const char *text = small;
+	int n;
+
+	n = procevent_escape(s, len, small, sizeof(small), ef);
+	if (n >= (int)sizeof(small)) {
+		big = malloc((size_t)n + 1);
+		if (big) {
+			procevent_escape(s, len, big, (size_t)n + 1, ef);
+			text = big;
+		}
+	}
+	if (flags & CTL_JSON)
+		fprintf(f, "\"%s\"", text);
+	else
+		fputs(text, f);
+	free(big);
+}
+
+void ctl_types_text(uint32_t types, char *buf, size_t len)
+{
+	size_t used = 0;
+	unsigned int bit;
+
+	snprintf(buf, len, "none");
+	for (bit = 0; bit < 32 && used < len; bit++) {
+		const char *name = procevent_type_name(1u << bit);
+
+		if (!(types & (1u << bit)))
+			continue;
+		if (name)
+			used += snprintf(buf + used, len - used, "%s%s",
+					 used ? "," : "", name);
+		else
+			used += snprintf(buf + used, len - used, "%s0x%x",
+					 used ? "," : "", 1u << bit);
+	}
+}
+
+static void scopes_text(uint32_t kinds, char *buf, size_t len)
+{
+	static const char *const names[] = { "all", "cgroup", "pidns" };
+	size_t used = 0;
+	unsigned int k;
+
+	snprintf(buf, len, "none");
+	for (k = 0; k < 32 && used < len; k++) {
+		if (!(kinds & (1u << k)))
+			continue;
+		if (k < 3)
+			used += snprintf(buf + used, len - used, "%s%s",
+					 used ? "," : "", names[k]);
+		else
+			used += snprintf(buf + used, len - used, "%s%u",
+					 used ? "," : "", k);
+	}
+}
+
+void ctl_print_module(FILE *f, unsigned int flags)
+{
+	struct procevent_info info;
+	char types[64], scopes[64];
+	int ret = procevent_features(-1, &info);
+	const char *why;
+
+	if (ret < 0) {
+		switch (-ret) {
+		case EOPNOTSUPP:
+			why = "older than 0.3 (no PROCEVENT_IOC_GET_INFO)";
+			break;
+		case ENOENT:
+		case ENODEV:
+		case ENXIO:
+			why = "not loaded";
+			break;
+		case EACCES:
+		case EPERM:
+			why = "unknown (needs root to ask)";
+			break;
+		default:
+			why = strerror(-ret);
+			break;
+		}
+		if (flags & CTL_JSON)
+			fprintf(f, "{\"error\":\"%s\"}", why);
+		else
+			fprintf(f, "module: %s\n", why);
+		return;
+	}
+	ctl_types_text(info.types, types, sizeof(types));
+	scopes_text(info.scope_kinds, scopes, sizeof(scopes));
+	if (flags & CTL_JSON) {
+		fprintf(f, "{\"version\":\"%u.%u.%u\",\"types\":%u,"
+			"\"ack_flags\":%u,\"scope_kinds\":%u,\"event_flags\":%u,"
+			"\"max_subscribers\":%u,\"pool_size\":%u,"
+			"\"last_ioctl\":%u}",
+			PROCEVENT_VERSION_MAJOR(info.version),
+			PROCEVENT_VERSION_MINOR(info.version),
+			PROCEVENT_VERSION_PATCH(info.version), info.types,
+			info.ack_flags, info.scope_kinds, info.event_flags,
+			info.max_subscribers, info.pool_size, info.last_ioctl);
+		return;
+	}
+	fprintf(f, "module: procevent %u.%u.%u: events %s; ack flags %s; scopes %s; max_subscribers %u; pool_size %u\n",
+		PROCEVENT_VERSION_MAJOR(info.version),
+		PROCEVENT_VERSION_MINOR(info.version),
+		PROCEVENT_VERSION_PATCH(info.version), types,
+		info.ack_flags & PROCEVENT_ACK_KILL ? "kill" : "none",
+		scopes, info.max_subscribers, info.pool_size);
 }
 
 int ctl_parse_duration(const char *s, uint64_t *ns)
@@ -145,6 +265,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "--version")) {
 		printf("proceventctl %d.%d\n", PROCEVENT_LIB_VERSION_MAJOR,
 		       PROCEVENT_LIB_VERSION_MINOR);
+		ctl_print_module(stdout, 0);
 		return CTL_EXIT_OK;
 	}
 	if (!strcmp(cmd, "help")) {
@@ -164,6 +285,8 @@ int main(int argc, char **argv)
 		return ctl_monitor(argc, argv);
 	if (!strcmp(cmd, "status"))
 		return ctl_status(argc, argv);
+	if (!strcmp(cmd, "held"))
+		return ctl_held(argc, argv);
 	ctl_err("unknown command '%s'", cmd);
 	fputs(usage, stderr);
 	return CTL_EXIT_USAGE;

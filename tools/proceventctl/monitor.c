@@ -3,8 +3,17 @@
  * proceventctl monitor: subscribe (optionally scoped to a cgroup subtree
  * or to our pid namespace), print each event, acknowledge it after an
  * optional delay, or veto an exec whose program matches a --kill-exec
- * pattern; on SIGINT or SIGTERM acknowledge everything received so far
- * before leaving, so no task stays held because of this process.
+ * pattern.
+ *
+ * Every exiting process on the machine may wait for this program, so it
+ * never lets output hold an event: a batch is acknowledged (or vetoed)
+ * first and printed after, into a buffer that is written only when
+ * poll(2) says stdout (or stderr) takes more; while the buffer is full,
+ * no more events are received, and the ack deadline (5 s unless --timeout
+ * says otherwise) releases what waits.  Stopped by SIGTSTP, SIGTTIN or
+ * SIGTTOU, it unsubscribes, acknowledges everything it has, and only then
+ * stops (SIGSTOP); SIGCONT subscribes again.  On SIGINT or SIGTERM it
+ * acknowledges everything received before leaving.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -16,6 +25,8 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +35,7 @@
 
 #include "procevent.h"
 #include "proceventctl.h"
+#include "notify.h"
 
 static const char monitor_usage[] =
 "usage: proceventctl monitor [options]\n"
@@ -47,7 +59,9 @@ static const char monitor_usage[] =
 "  -j, --json               one JSON object per line instead of text\n"
 "  -d, --ack-delay DURATION hold each event this long before acking\n"
 "  -t, --timeout DURATION   ack deadline the kernel enforces for this\n"
-"                           subscriber (default: none)\n"
+"                           subscriber: an event not acked in time is\n"
+"                           released without us (default: 5s, or the\n"
+"                           ack delay plus 5s; 0: none, wait forever)\n"
 "  -n, --count N            stop after N events (acked before exiting)\n"
 "  -T, --timestamps         prefix text lines with seconds since start\n"
 "  -p, --pid-file FILE      write our pid to FILE once subscribed (scripts\n"
@@ -63,31 +77,64 @@ static const char monitor_usage[] =
 "DURATION is a number with a unit: ns, us, ms or s (\"500ms\", \"1.5s\");\n"
 "a bare number is seconds.  Events go to stdout, messages to stderr;\n"
 "fork and exec lines name the program (/proc/PID/exe), and a vetoed exec\n"
-"says so.\n"
+"says so.  Names are printed escaped: \\n, \\t, \\\\ and \\xHH for control\n"
+"characters and bytes that are not UTF-8 (JSON: \\u00XX, and \\\\xHH).\n"
+"\n"
+"Processes wait for this monitor, so it never makes them wait for its\n"
+"output: each event is acknowledged before its line is written, and a\n"
+"slow or stopped reader (a pager, Ctrl-S, a full pipe) only delays the\n"
+"lines.  While its output is stuck the monitor takes no new events; the\n"
+"ack deadline (--timeout) releases them.\n"
+"SIGTSTP, SIGTTIN, SIGTTOU (Ctrl-Z): unsubscribe, acknowledge everything\n"
+"received, then stop; SIGCONT subscribes again, at the end of the line.\n"
 "SIGINT or SIGTERM: acknowledge every event received, then exit 0.\n";
+
+/* The default ack deadline; also added to --ack-delay when one is given. */
+#define MON_DEFAULT_TIMEOUT_NS	(5 * 1000000000ULL)
+/* Output kept while stdout does not take it; beyond, no events are taken. */
+#define MON_OUT_MAX		(256 * 1024)
+/* At most this much per write(2): a pipe poll(2) calls writable takes it. */
+#define MON_WRITE_CHUNK		4096
 
 struct pending {
 	uint64_t id;
 	uint64_t due_ns;	/* CLOCK_MONOTONIC */
 };
 
+/* Text waiting for an output file that poll(2) has not yet called writable. */
+struct obuf {
+	int fd;
+	char *buf;
+	size_t off, len, cap;
+	int failed;		/* a negative errno once writing failed */
+};
+
 struct monitor {
 	int fd;
 	int json;
 	int stamps;
+	uint32_t mask;
 	char **kill_exec;	/* --kill-exec patterns */
 	size_t nkill_exec;
 	uint64_t ack_delay_ns;
 	uint64_t start_ns;
+	uint64_t count, seen;	/* --count N (0: no limit), events taken */
 	struct pending *pend;
 	size_t npend, cap;
+	struct obuf out, err;
+	sigset_t waitmask;	/* our mask with the handled signals let in */
 };
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, suspend_signal;
 
 static void on_stop(int sig)
 {
 	stop_signal = sig;
+}
+
+static void on_suspend(int sig)
+{
+	suspend_signal = sig;
 }
 
 static uint64_t mono_ns(void)
@@ -96,6 +143,91 @@ static uint64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void ob_printf(struct obuf *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		size_t room = o->cap - o->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(o->buf ? o->buf + o->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if ((size_t)n < room) {
+			o->len += (size_t)n;
+			return;
+		}
+		if (o->off) {
+			memmove(o->buf, o->buf + o->off, o->len - o->off);
+			o->len -= o->off;
+			o->off = 0;
+			continue;
+		}
+		room = o->cap ? o->cap * 2 : 8192;
+		while (room < o->len + (size_t)n + 1)
+			room *= 2;
+		{
+			char *p = realloc(o->buf, room);
+
+			if (!p) {
+				o->failed = -ENOMEM;
+				return;
+			}
+			o->buf = p;
+			o->cap = room;
+		}
+	}
+}
+
+static size_t ob_pending(const struct obuf *o)
+{
+	return o->len - o->off;
+}
+
+/*
+ * One write(2) of what waits, called when poll(2) said the file takes
+ * more.  The stop signals are let in meanwhile: a write that blocks all
+ * the same (a terminal under Ctrl-S, SIGTTOU in the background) is
+ * interrupted by them, and nothing is received while it lasts.
+ */
+static void ob_write(struct monitor *m, struct obuf *o)
+{
+	size_t n = ob_pending(o);
+	sigset_t old;
+	ssize_t w;
+
+	if (!n || o->failed)
+		return;
+	if (n > MON_WRITE_CHUNK)
+		n = MON_WRITE_CHUNK;
+	sigprocmask(SIG_SETMASK, &m->waitmask, &old);
+	w = write(o->fd, o->buf + o->off, n);
+	if (w < 0 && errno != EINTR && errno != EAGAIN)
+		o->failed = -errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (w > 0)
+		o->off += (size_t)w;
+	if (o->off == o->len)
+		o->off = o->len = 0;
+}
+
+/* At the end, when nothing is held any more: write it all, blocking. */
+static void ob_flush(struct obuf *o)
+{
+	while (ob_pending(o) && !o->failed) {
+		ssize_t w = write(o->fd, o->buf + o->off, ob_pending(o));
+
+		if (w < 0 && errno != EINTR)
+			o->failed = -errno;
+		else if (w > 0)
+			o->off += (size_t)w;
+	}
 }
 
 /*
@@ -120,8 +252,8 @@ static int ack_due(struct monitor *m, int all)
 		}
 		r = procevent_ack(m->fd, p->id);
 		if (r == -ENOENT)
-			ctl_err("event %llu was released before our ack (ack deadline passed or task killed)",
-				(unsigned long long)p->id);
+			ob_printf(&m->err, "%s: event %llu was released before our ack (ack deadline passed or task killed)\n",
+				  ctl_prog, (unsigned long long)p->id);
 		else if (r < 0 && !ret)
 			ret = r;
 	}
@@ -173,114 +305,209 @@ static const char *veto_rule(const struct monitor *m, const char *exe)
 	return NULL;
 }
 
-static void json_str(FILE *f, const char *s)
+/* @s escaped by the library's one rule (text, or JSON without quotes). */
+static void ob_escaped(struct obuf *o, const char *s, unsigned int flags)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	char small[256], *big = NULL;
+	const char *text = small;
+	int n;
 
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
+	n = procevent_escape(s, strlen(s), small, sizeof(small), flags);
+	if (n >= (int)sizeof(small)) {
+		big = malloc((size_t)n + 1);
+		if (!big) {
+			o->failed = -ENOMEM;
+			return;
+		}
+		procevent_escape(s, strlen(s), big, (size_t)n + 1, flags);
+		text = big;
 	}
-	fputc('"', f);
+	ob_printf(o, "%s", text);
+	free(big);
 }
 
-/*
- * One line for @ev.  @exe: its program, for fork and exec events (NULL:
- * not one of those, "" when unreadable).  @rule: the --kill-exec pattern
- * it was vetoed for, or NULL.
- */
-static int print_event(struct monitor *m, const struct procevent_event *ev,
-		       const char *exe, const char *rule)
+/* What is known about one received event when its line is written. */
+struct seen_event {
+	struct procevent_event ev;
+	int have_exe;			/* fork or exec: exe[] says which program */
+	char exe[PATH_MAX];		/* "" when unreadable */
+	const char *rule;		/* the --kill-exec pattern that vetoed it */
+	int print;			/* 0: beyond --count, acked unprinted */
+};
+
+/* The last " [id " of @line, where the program name goes in. */
+static char *id_part(char *line)
+{
+	char *p = NULL, *q = line;
+
+	while ((q = strstr(q, " [id ")) != NULL)
+		p = q++;
+	return p;
+}
+
+/* One line for @se into the output buffer. */
+static int print_event(struct monitor *m, const struct seen_event *se)
 {
 	char line[1024], *idp;
 	int n;
 
-	n = procevent_format(ev, line, sizeof(line),
+	n = procevent_format(&se->ev, line, sizeof(line),
 			     m->json ? PROCEVENT_FORMAT_JSON : 0);
 	if (n < 0)
 		return n;
 	if (m->json) {
 		/* The library's object, with what only we know added at its end. */
-		if (exe) {
+		if (se->have_exe) {
 			line[strlen(line) - 1] = '\0';
-			fputs(line, stdout);
-			fputs(",\"exe\":", stdout);
-			if (*exe)
-				json_str(stdout, exe);
-			else
-				fputs("null", stdout);
-			if (m->nkill_exec && ev->type == PROCEVENT_EXEC) {
-				printf(",\"vetoed\":%s", rule ? "true" : "false");
-				if (rule) {
-					fputs(",\"rule\":", stdout);
-					json_str(stdout, rule);
+			ob_printf(&m->out, "%s,\"exe\":", line);
+			if (*se->exe) {
+				ob_printf(&m->out, "\"");
+				ob_escaped(&m->out, se->exe, PROCEVENT_ESCAPE_JSON);
+				ob_printf(&m->out, "\"");
+			} else {
+				ob_printf(&m->out, "null");
+			}
+			if (m->nkill_exec && se->ev.type == PROCEVENT_EXEC) {
+				ob_printf(&m->out, ",\"vetoed\":%s",
+					  se->rule ? "true" : "false");
+				if (se->rule) {
+					ob_printf(&m->out, ",\"rule\":\"");
+					ob_escaped(&m->out, se->rule,
+						   PROCEVENT_ESCAPE_JSON);
+					ob_printf(&m->out, "\"");
 				}
 			}
-			fputs("}\n", stdout);
+			ob_printf(&m->out, "}\n");
 		} else {
-			puts(line);
+			ob_printf(&m->out, "%s\n", line);
 		}
-		return ferror(stdout) || fflush(stdout) == EOF ? -EIO : 0;
+		return 0;
 	}
 	if (m->stamps) {
 		uint64_t t = mono_ns() - m->start_ns;
 
-		printf("[%4llu.%03llu] ", (unsigned long long)(t / 1000000000ULL),
-		       (unsigned long long)(t / 1000000ULL % 1000));
+		ob_printf(&m->out, "[%4llu.%03llu] ",
+			  (unsigned long long)(t / 1000000000ULL),
+			  (unsigned long long)(t / 1000000ULL % 1000));
 	}
 	/* "...: new program [id 9]" becomes "...: new program /bin/ls [id 9]" */
-	idp = exe && *exe ? strstr(line, " [id ") : NULL;
+	idp = se->have_exe && *se->exe ? id_part(line) : NULL;
 	if (idp) {
 		*idp = '\0';
-		printf("%s %s [%s", line, exe, idp + 2);
+		ob_printf(&m->out, "%s ", line);
+		ob_escaped(&m->out, se->exe, 0);
+		ob_printf(&m->out, " [%s", idp + 2);
 	} else {
-		fputs(line, stdout);
+		ob_printf(&m->out, "%s", line);
 	}
-	if (rule)
-		printf(" vetoed: killed (program matches '%s')", rule);
-	putchar('\n');
-	return ferror(stdout) || fflush(stdout) == EOF ? -EIO : 0;
+	if (se->rule) {
+		ob_printf(&m->out, " vetoed: killed (program matches '");
+		ob_escaped(&m->out, se->rule, 0);
+		ob_printf(&m->out, "')");
+	}
+	ob_printf(&m->out, "\n");
+	return 0;
 }
 
 /*
- * Print @ev and veto it when its program matches a --kill-exec pattern
- * (*@vetoed is then 1: it is kill-acked already, not to be acked again).
- * Returns 0, or the negative errno of printing.
+ * Take up to @max waiting events and answer each before anything is
+ * printed: a veto at once, the rest acked (or set to be acked after the
+ * --ack-delay); then their lines go into the output buffer.  @drain:
+ * every event is acked now, whatever the delay.  Returns the number taken
+ * (0: none waiting), -ENOMSG (not subscribed, nothing left) or another
+ * negative errno.
  */
-static int handle_event(struct monitor *m, const struct procevent_event *ev,
-			int *vetoed)
+static ssize_t take_batch(struct monitor *m, size_t max, int drain)
 {
-	const char *exe = NULL, *rule = NULL;
-	char path[PATH_MAX];
-	int ret, r;
+	static struct seen_event batch[16];
+	ssize_t n, i;
+	int ret = 0, r;
 
-	*vetoed = 0;
-	if (ev->type == PROCEVENT_FORK || ev->type == PROCEVENT_EXEC) {
-		exe = task_exe(ev->pid, path, sizeof(path)) ? "" : path;
-		if (ev->type == PROCEVENT_EXEC && *exe)
-			rule = veto_rule(m, exe);
+	if (max > sizeof(batch) / sizeof(batch[0]))
+		max = sizeof(batch) / sizeof(batch[0]);
+	{
+		struct procevent_event evs[16];
+
+		n = procevent_recv_many(m->fd, evs, max, 0);
+		if (n == -EAGAIN || n == -EINTR)
+			return 0;
+		if (n < 0)
+			return n;
+		for (i = 0; i < n; i++)
+			batch[i].ev = evs[i];
 	}
-	ret = print_event(m, ev, exe, rule);
-	if (!rule)
-		return ret;
-	/* Vetoed: no ack delay, the task dies before its next instruction. */
-	r = procevent_ack_kill(m->fd, ev->id);
-	if (r == -ENOENT) {
-		ctl_err("event %llu was released before our veto (ack deadline passed or task killed)",
-			(unsigned long long)ev->id);
-	} else if (r < 0) {
-		/* Not held forever because of us: it is acked as usual. */
-		ctl_err("vetoing event %llu: %s", (unsigned long long)ev->id,
-			strerror(-r));
-		return ret;
+	for (i = 0; i < n; i++) {
+		struct seen_event *se = &batch[i];
+		const struct procevent_event *ev = &se->ev;
+
+		se->print = !m->count || m->seen < m->count;
+		m->seen++;
+		se->rule = NULL;
+		se->have_exe = ev->type == PROCEVENT_FORK ||
+			       ev->type == PROCEVENT_EXEC;
+		if (se->have_exe && task_exe(ev->pid, se->exe, sizeof(se->exe)))
+			se->exe[0] = '\0';
+		if (ev->type == PROCEVENT_EXEC && se->exe[0])
+			se->rule = veto_rule(m, se->exe);
+		if (se->rule) {
+			/* Vetoed: no ack delay, it dies before its next instruction. */
+			r = procevent_ack_kill(m->fd, ev->id);
+			if (r == -ENOENT) {
+				ob_printf(&m->err, "%s: event %llu was released before our veto (ack deadline passed or task killed)\n",
+					  ctl_prog, (unsigned long long)ev->id);
+				continue;
+			}
+			if (!r)
+				continue;
+			/* Not held forever because of us: acked as usual. */
+			ob_printf(&m->err, "%s: vetoing event %llu: %s\n",
+				  ctl_prog, (unsigned long long)ev->id,
+				  strerror(-r));
+			se->rule = NULL;
+		}
+		r = add_pending(m, ev->id);
+		if (r < 0 && !ret)
+			ret = r;
 	}
-	*vetoed = 1;
-	return ret;
+	r = ack_due(m, drain);
+	if (r < 0 && !ret)
+		ret = r;
+	for (i = 0; i < n; i++) {
+		if (!batch[i].print)
+			continue;
+		r = print_event(m, &batch[i]);
+		if (r < 0 && !ret)
+			ret = r;
+	}
+	return ret ? ret : n;
+}
+
+/*
+ * Stopped by SIGTSTP, SIGTTIN or SIGTTOU: hold nothing while stopped.
+ * Unsubscribe (no new events), take and ack what is still queued for us
+ * and everything received, stop, and subscribe again when continued.
+ */
+static int suspend(struct monitor *m)
+{
+	ssize_t n;
+	int ret;
+
+	suspend_signal = 0;
+	ret = procevent_set_mask(m->fd, 0);
+	if (ret < 0)
+		return ret;
+	do
+		n = take_batch(m, 16, 1);
+	while (n > 0);
+	ret = ack_due(m, 1);
+	if (n < 0 && n != -ENOMSG)
+		return (int)n;
+	if (ret < 0)
+		return ret;
+	raise(SIGSTOP);
+	/* SIGCONT: the stop request that stopped us is answered. */
+	suspend_signal = 0;
+	return procevent_set_mask(m->fd, m->mask);
 }
 
 /* This handle's place in line, from its fdinfo; 0 when unknown. */
@@ -336,15 +563,21 @@ int ctl_monitor(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct monitor m = { .fd = -1 };
-	uint64_t count = 0, seen = 0, timeout_ns = 0;
-	int have_count = 0, have_timeout = 0, quiet = 0;
+	static const int stop_sigs[] = { SIGINT, SIGTERM };
+	static const int suspend_sigs[] = { SIGTSTP, SIGTTIN, SIGTTOU };
+	struct monitor m = {
+		.fd = -1, .out = { .fd = STDOUT_FILENO },
+		.err = { .fd = STDERR_FILENO },
+	};
+	uint64_t timeout_ns = 0, wd_usec;
+	int have_timeout = 0, quiet = 0;
 	const char *pid_file = NULL, *cgroup = NULL;
 	int pidns = 0;
 	uint32_t mask = 0;
 	struct sigaction sa;
-	sigset_t block, waitmask;
+	sigset_t block;
 	int c, ret, rc = CTL_EXIT_OK;
+	size_t i;
 
 	while ((c = getopt_long(argc, argv, "esfxc:Pk:jd:t:n:p:Tqh", opts, NULL)) != -1) {
 		switch (c) {
@@ -402,11 +635,10 @@ int ctl_monitor(int argc, char **argv)
 			have_timeout = 1;
 			break;
 		case 'n':
-			if (ctl_parse_count(optarg, &count) || !count) {
+			if (ctl_parse_count(optarg, &m.count) || !m.count) {
 				ctl_err("monitor: bad --count '%s' (a number above 0)", optarg);
 				return CTL_EXIT_USAGE;
 			}
-			have_count = 1;
 			break;
 		case 'T':
 			m.stamps = 1;
@@ -434,28 +666,45 @@ int ctl_monitor(int argc, char **argv)
 		ctl_err("monitor: --cgroup and --pidns exclude each other");
 		return CTL_EXIT_USAGE;
 	}
+	/* Not PROCEVENT_ALL: fork and exec events are asked for by name. */
 	if (!mask)
-		mask = PROCEVENT_ALL;
+		mask = PROCEVENT_EXIT | PROCEVENT_SIGNAL;
+	m.mask = mask;
+	/*
+	 * A deadline unless asked for none: whatever happens to this process
+	 * (stopped by a debugger, its output stuck), no task waits for it
+	 * longer than that.
+	 */
+	if (!have_timeout) {
+		timeout_ns = m.ack_delay_ns + MON_DEFAULT_TIMEOUT_NS;
+		have_timeout = 1;
+	}
 
 	/*
-	 * SIGINT and SIGTERM are blocked except inside ppoll(): a stop request
-	 * is seen at one well-defined point, never between a receive and the
-	 * bookkeeping of what must be acked.
+	 * The handled signals are blocked except inside ppoll() and output
+	 * writes: a request is seen at one well-defined point, never between
+	 * a receive and the bookkeeping of what must be acked.  No
+	 * SA_RESTART: a write that blocks is interrupted by them.
 	 */
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGINT);
-	sigdelset(&waitmask, SIGTERM);
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	sa.sa_handler = on_stop;
+	for (i = 0; i < 2; i++) {
+		sigaction(stop_sigs[i], &sa, NULL);
+		sigaddset(&block, stop_sigs[i]);
+	}
+	sa.sa_handler = on_suspend;
+	for (i = 0; i < 3; i++) {
+		sigaction(suspend_sigs[i], &sa, NULL);
+		sigaddset(&block, suspend_sigs[i]);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_BLOCK, &block, &m.waitmask);
+	for (i = 0; i < 2; i++)
+		sigdelset(&m.waitmask, stop_sigs[i]);
+	for (i = 0; i < 3; i++)
+		sigdelset(&m.waitmask, suspend_sigs[i]);
 
 	/*
 	 * Scope and deadline first, the mask last: from SET_MASK on, events
@@ -472,7 +721,7 @@ int ctl_monitor(int argc, char **argv)
 				cgroup);
 			rc = CTL_EXIT_FAIL;
 			goto out;
-		} else if (ret < 0 && cgroup) {
+		} else if (ret < 0 && cgroup && ret != -EOPNOTSUPP) {
 			ctl_err("monitor: --cgroup %s: %s", cgroup, strerror(-ret));
 			rc = CTL_EXIT_FAIL;
 			goto out;
@@ -481,12 +730,10 @@ int ctl_monitor(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (have_timeout) {
-		ret = procevent_set_timeout(m.fd, timeout_ns);
-		if (ret < 0) {
-			rc = ctl_fail("setting the ack timeout", ret);
-			goto out;
-		}
+	ret = procevent_set_timeout(m.fd, timeout_ns);
+	if (ret < 0) {
+		rc = ctl_fail("setting the ack timeout", ret);
+		goto out;
 	}
 	ret = procevent_set_mask(m.fd, mask);
 	if (ret < 0) {
@@ -515,75 +762,94 @@ int ctl_monitor(int argc, char **argv)
 		char what[64];
 
 		mask_text(mask, what, sizeof(what));
-		fprintf(stderr, "%s: subscribed to %s events as subscriber %u",
-			ctl_prog, what, position(m.fd));
+		ob_printf(&m.err, "%s: subscribed to %s events as subscriber %u",
+			  ctl_prog, what, position(m.fd));
 		if (cgroup)
-			fprintf(stderr, " for cgroup %s", cgroup);
+			ob_printf(&m.err, " for cgroup %s", cgroup);
 		else if (pidns)
-			fprintf(stderr, " for our pid namespace");
+			ob_printf(&m.err, " for our pid namespace");
 		if (m.nkill_exec)
-			fprintf(stderr, ", vetoing %zu exec pattern%s",
-				m.nkill_exec, m.nkill_exec == 1 ? "" : "s");
+			ob_printf(&m.err, ", vetoing %zu exec pattern%s",
+				  m.nkill_exec, m.nkill_exec == 1 ? "" : "s");
 		if (m.ack_delay_ns)
-			fprintf(stderr, ", acking each after %llu ms",
-				(unsigned long long)(m.ack_delay_ns / 1000000));
-		fputs("\n", stderr);
+			ob_printf(&m.err, ", acking each after %llu ms",
+				  (unsigned long long)(m.ack_delay_ns / 1000000));
+		if (timeout_ns)
+			ob_printf(&m.err, ", ack deadline %llu ms",
+				  (unsigned long long)(timeout_ns / 1000000));
+		else
+			ob_printf(&m.err, ", no ack deadline");
+		ob_printf(&m.err, "\n");
 	}
+	pe_notify_ready();
+	wd_usec = pe_notify_watchdog_usec();
 
 	for (;;) {
-		struct pollfd pfd = { .fd = m.fd, .events = POLLIN };
+		struct pollfd pfd[3] = {
+			{ .fd = -1, .events = POLLIN },
+			{ .fd = -1, .events = POLLOUT },
+			{ .fd = -1, .events = POLLOUT },
+		};
 		struct timespec ts, *tsp = NULL;
-		int want_more = !have_count || seen < count;
+		int want_more = !m.count || m.seen < m.count;
+		uint64_t wait_ns = UINT64_MAX;
 
 		if (stop_signal)
 			break;
+		if (suspend_signal) {
+			ret = suspend(&m);
+			if (ret < 0) {
+				rc = ctl_fail("releasing events before stopping", ret);
+				break;
+			}
+			continue;
+		}
+		if (m.out.failed || m.err.failed) {
+			/* Acked already; a reader that went away ends us. */
+			ret = m.out.failed ? m.out.failed : m.err.failed;
+			rc = ctl_fail("writing the output", ret);
+			break;
+		}
 		if (!want_more && m.npend == 0)
 			break;
+		/* No new events while the output is stuck: see the top. */
+		if (want_more && ob_pending(&m.out) < MON_OUT_MAX &&
+		    ob_pending(&m.err) < MON_OUT_MAX)
+			pfd[0].fd = m.fd;
+		if (ob_pending(&m.out))
+			pfd[1].fd = m.out.fd;
+		if (ob_pending(&m.err))
+			pfd[2].fd = m.err.fd;
 		if (m.npend) {
 			uint64_t now = mono_ns(), due = m.pend[0].due_ns;
-			size_t i;
 
 			for (i = 1; i < m.npend; i++)
 				if (m.pend[i].due_ns < due)
 					due = m.pend[i].due_ns;
-			due = due > now ? due - now : 0;
-			ts.tv_sec = (time_t)(due / 1000000000ULL);
-			ts.tv_nsec = (long)(due % 1000000000ULL);
+			wait_ns = due > now ? due - now : 0;
+		}
+		if (wd_usec && wait_ns > wd_usec * 500)
+			wait_ns = wd_usec * 500;
+		if (wait_ns != UINT64_MAX) {
+			ts.tv_sec = (time_t)(wait_ns / 1000000000ULL);
+			ts.tv_nsec = (long)(wait_ns % 1000000000ULL);
 			tsp = &ts;
 		}
-		if (!want_more)
-			pfd.fd = -1;
-		ret = ppoll(&pfd, 1, tsp, &waitmask);
+		ret = ppoll(pfd, 3, tsp, &m.waitmask);
 		if (ret < 0 && errno != EINTR) {
 			rc = ctl_fail("poll", -errno);
 			break;
 		}
-		if (ret > 0 && (pfd.revents & POLLIN)) {
-			struct procevent_event evs[16];
-			size_t max = sizeof(evs) / sizeof(evs[0]);
-			ssize_t n, i;
+		if (ret > 0 && (pfd[0].revents & POLLIN)) {
+			size_t max = 16;
+			ssize_t n;
 
-			if (have_count && count - seen < max)
-				max = (size_t)(count - seen);
-			n = procevent_recv_many(m.fd, evs, max, 0);
-			if (n < 0 && n != -EAGAIN && n != -EINTR) {
+			if (m.count && m.count - m.seen < max)
+				max = (size_t)(m.count - m.seen);
+			n = take_batch(&m, max, 0);
+			if (n < 0) {
 				rc = ctl_fail("receiving events", (int)n);
 				break;
-			}
-			for (i = 0; i < n; i++) {
-				int vetoed, r;
-
-				seen++;
-				ret = handle_event(&m, &evs[i], &vetoed);
-				if (!vetoed) {
-					r = add_pending(&m, evs[i].id);
-					if (!ret)
-						ret = r;
-				}
-				if (ret) {
-					rc = ctl_fail("printing events", ret);
-					goto out;
-				}
 			}
 		}
 		ret = ack_due(&m, 0);
@@ -591,16 +857,33 @@ int ctl_monitor(int argc, char **argv)
 			rc = ctl_fail("acknowledging events", ret);
 			break;
 		}
+		if (ret >= 0 && pfd[1].revents)
+			ob_write(&m, &m.out);
+		if (ret >= 0 && pfd[2].revents)
+			ob_write(&m, &m.err);
+		pe_notify_watchdog();
 	}
 out:
 	/* Whatever happened above, release everything we received. */
-	ret = ack_due(&m, 1);
+	ret = m.fd >= 0 ? ack_due(&m, 1) : 0;
 	if (ret < 0 && rc == CTL_EXIT_OK)
 		rc = ctl_fail("acknowledging events", ret);
+	/* Nothing waits for us from here on: a stuck reader may block us. */
+	close(m.fd);
+	for (i = 0; i < 2; i++)
+		signal(stop_sigs[i], SIG_DFL);
+	for (i = 0; i < 3; i++)
+		signal(suspend_sigs[i], SIG_DFL);
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	ob_flush(&m.out);
+	ob_flush(&m.err);
+	if (m.out.failed && rc == CTL_EXIT_OK && !stop_signal)
+		rc = ctl_fail("writing the output", m.out.failed);
 	if (stop_signal && !quiet)
 		fprintf(stderr, "%s: %s: acknowledged everything received, exiting\n",
 			ctl_prog, stop_signal == SIGINT ? "interrupted" : "terminated");
-	close(m.fd);
+	free(m.out.buf);
+	free(m.err.buf);
 	free(m.pend);
 	free(m.kill_exec);
 	if (pid_file)

@@ -7,6 +7,7 @@
 #define PROCEVENTCTL_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* Exit codes; documented in proceventctl(8), scripts rely on them. */
 #define CTL_EXIT_OK		0
@@ -20,6 +21,24 @@ extern const char *ctl_prog;
 
 int ctl_monitor(int argc, char **argv);
 int ctl_status(int argc, char **argv);
+int ctl_held(int argc, char **argv);
+
+/*
+ * Print @s (at most @len bytes) by the library's one escaping rule
+ * (procevent_escape()): as text, or with CTL_JSON as a quoted JSON string.
+ */
+#define CTL_JSON	0x1u
+void ctl_put_escaped(FILE *f, const char *s, size_t len, unsigned int flags);
+
+/* "exit,signal,..." for @types (PROCEVENT_* bits); "none" when 0. */
+void ctl_types_text(uint32_t types, char *buf, size_t len);
+
+/*
+ * The running module's version and features, as "module" says them in
+ * --version and status: one line of text, or with CTL_JSON the value of
+ * a "module" key.  Queried with procevent_features() on /dev/procevent.
+ */
+void ctl_print_module(FILE *f, unsigned int flags);
 
 /* Print a message for a failure of the library call @what (a negative
  * errno in @err) and return the exit code that goes with it. */

@@ -251,6 +251,118 @@ TEST(status_parse_reads_scopes_and_fork_exec_counters)
 	procevent_status_free(st);
 }
 
+/* --- one escaping rule ---------------------------------------------------- */
+
+/* newline, 0xff, quote, backslash, e-acute, DEL, C1 CSI, tab */
+static const char hostile[] = "a\nb\xff\"\\\xc3\xa9\x7f\xc2\x9b\t";
+
+TEST(escape_text_is_one_line_of_utf8)
+{
+	char buf[128];
+	int n;
+
+	n = procevent_escape(hostile, sizeof(hostile), buf, sizeof(buf), 0);
+	EXPECT_STREQ("a\\nb\\xff\"\\\\\xc3\xa9\\x7f\\xc2\\x9b\\t", buf);
+	EXPECT_EQ((int)strlen(buf), n);
+	/* truncated like snprintf, and -EINVAL for unknown flags */
+	EXPECT_EQ(n, procevent_escape(hostile, sizeof(hostile), buf, 4, 0));
+	EXPECT_STREQ("a\\n", buf);
+	EXPECT_EQ(-EINVAL, procevent_escape(hostile, 3, buf, sizeof(buf), 0x80));
+	/* @len bounds it; overlong forms and surrogates are not UTF-8 */
+	procevent_escape("abc", 2, buf, sizeof(buf), 0);
+	EXPECT_STREQ("ab", buf);
+	procevent_escape("\xc0\xaf\xed\xa0\x80", 16, buf, sizeof(buf), 0);
+	EXPECT_STREQ("\\xc0\\xaf\\xed\\xa0\\x80", buf);
+}
+
+TEST(escape_json_is_valid_json)
+{
+	char buf[128], doc[160];
+
+	procevent_escape(hostile, sizeof(hostile), buf, sizeof(buf),
+			 PROCEVENT_ESCAPE_JSON);
+	EXPECT_STREQ("a\\nb\\\\xff\\\"\\\\\xc3\xa9\\u007f\\u009b\\t", buf);
+	snprintf(doc, sizeof(doc), "[\"%s\"]", buf);
+	EXPECT_EQ(0, tt_json_valid(doc)) {
+		TH_LOG("not JSON: %s", doc);
+	}
+}
+
+TEST(format_escapes_a_hostile_comm)
+{
+	struct procevent_event ev = sample_event(PROCEVENT_EXIT);
+	struct tt_json j;
+	char buf[1024];
+
+	memcpy(ev.comm, hostile, sizeof(hostile) - 1);
+	ev.comm[sizeof(hostile) - 1] = '\0';
+	procevent_format(&ev, buf, sizeof(buf), 0);
+	EXPECT_EQ(0, strncmp(buf, "exit pid 312 (a\\nb\\xff\"\\\\\xc3\xa9\\x7f\\xc2\\x9b\\t) ", 39)) {
+		TH_LOG("text: %s", buf);
+	}
+	EXPECT_EQ(NULL, strchr(buf, '\n'));
+	procevent_format(&ev, buf, sizeof(buf), PROCEVENT_FORMAT_JSON);
+	ASSERT_EQ(0, tt_json_valid(buf)) {
+		TH_LOG("not JSON: %s", buf);
+	}
+	ASSERT_EQ(0, tt_json_parse(buf, &j));
+	EXPECT_STREQ("a\nb\\xff\"\\\xc3\xa9\x7f\x9b\t", tt_json_get(&j, "comm"));
+}
+
+/* --- names that cannot be confused with the uapi --------------------------- */
+
+TEST(all_means_every_type_and_dispatch_values_are_the_librarys)
+{
+	EXPECT_EQ(PROCEVENT_EXIT | PROCEVENT_SIGNAL | PROCEVENT_FORK |
+		  PROCEVENT_EXEC, PROCEVENT_ALL);
+	EXPECT_EQ(0, PROCEVENT_DISPATCH_ACK);
+	/* none is an ack flag, nor the 0.2 values 1 and 2 */
+	EXPECT_NE(PROCEVENT_ACK_KILL, PROCEVENT_DISPATCH_KEEP);
+	EXPECT_NE(PROCEVENT_ACK_KILL, PROCEVENT_DISPATCH_KILL);
+	EXPECT_GT(PROCEVENT_DISPATCH_KEEP, 2);
+	EXPECT_GT(PROCEVENT_DISPATCH_KILL, 2);
+	EXPECT_NE(PROCEVENT_DISPATCH_KEEP, PROCEVENT_DISPATCH_KILL);
+	EXPECT_NE(NULL, strstr(procevent_strerror(-EOPNOTSUPP), "too old"));
+	EXPECT_NE(NULL, strstr(procevent_strerror(-ENOENT), "not loaded"));
+	EXPECT_STREQ(strerror(EIO), procevent_strerror(-EIO));
+}
+
+TEST(status_parse_reads_held_tasks)
+{
+	static const char text[] =
+		"held: 3\n"
+		"events: type=exit raised=1 delivered=1 acked=0 withdrawn=0 timedout=0 lost=0\n"
+		"subscriber: pos=1 pid=40 comm=lockd mask=0x3 waiting=1 received=1 acked=0 timeouts=0 timeout_ns=0 scope=all owner=40\n"
+		"held-task: pid=77 tgid=76 comm=a\\012b\xff\"\\134\\075\\040\xc3\xa9 type=signal id=9 held_ns=1500000000 pos=1 sub_pid=40 state=received\n"
+		"held-task: pid=78 tgid=78 comm=w type=exit id=10 held_ns=5 pos=1 sub_pid=40 state=queued\n"
+		"held-more: 1\n";
+	struct procevent_status *st;
+
+	ASSERT_EQ(0, procevent_status_parse(text, &st));
+	EXPECT_EQ(3, st->held);
+	EXPECT_EQ(1, st->held_listed);
+	EXPECT_EQ(1, st->held_more);
+	ASSERT_EQ(2, st->nr_held_tasks);
+	EXPECT_EQ(77, st->held_tasks[0].pid);
+	EXPECT_EQ(76, st->held_tasks[0].tgid);
+	EXPECT_STREQ("a\nb\xff\"\\= \xc3\xa9", st->held_tasks[0].comm);
+	EXPECT_EQ(PROCEVENT_SIGNAL, st->held_tasks[0].type);
+	EXPECT_EQ(9, st->held_tasks[0].id);
+	EXPECT_EQ(1500000000ULL, st->held_tasks[0].held_ns);
+	EXPECT_EQ(1, st->held_tasks[0].pos);
+	EXPECT_EQ(40, st->held_tasks[0].sub_pid);
+	EXPECT_EQ(1, st->held_tasks[0].received);
+	EXPECT_EQ(PROCEVENT_EXIT, st->held_tasks[1].type);
+	EXPECT_STREQ("w", st->held_tasks[1].comm);
+	EXPECT_EQ(0, st->held_tasks[1].received);
+	procevent_status_free(st);
+	/* a 0.2 module: a count and no list */
+	ASSERT_EQ(0, procevent_status_parse("held: 2\n", &st));
+	EXPECT_EQ(0, st->held_listed);
+	EXPECT_EQ(0, st->nr_held_tasks);
+	procevent_status_free(st);
+}
+
 TEST(open_rejects_unknown_flags)
 {
 	EXPECT_EQ(-EINVAL, procevent_open(PROCEVENT_EXIT, O_APPEND));
@@ -431,9 +543,9 @@ static int keep_second(int fd, const struct procevent_event *ev, void *arg)
 		s->pids[s->n] = ev->pid;
 	if (s->n++ == 1) {
 		s->kept = ev->id;
-		return PROCEVENT_KEEP;
+		return PROCEVENT_DISPATCH_KEEP;
 	}
-	return PROCEVENT_ACK;
+	return PROCEVENT_DISPATCH_ACK;
 }
 
 TEST(dispatch_acks_unless_the_handler_keeps)
@@ -744,7 +856,8 @@ static int kill_first(int fd, const struct procevent_event *ev, void *arg)
 	pid_t *victim = arg;
 
 	(void)fd;
-	return ev->pid == *victim ? PROCEVENT_KILL : PROCEVENT_ACK;
+	return ev->pid == *victim ? PROCEVENT_DISPATCH_KILL :
+				    PROCEVENT_DISPATCH_ACK;
 }
 
 TEST(dispatch_kill_vetoes_the_event)
@@ -775,6 +888,170 @@ TEST(dispatch_kill_vetoes_the_event)
 	EXPECT_TRUE(status >= 0 && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	status = tt_wait(spared, TT_WAIT_MS);
 	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(fd);
+}
+
+/* --- dispatch never strands an event ---------------------------------------- */
+
+struct fail_first {
+	int calls;
+	int ret;		/* what the first call returns */
+};
+
+static int fail_first_handler(int fd, const struct procevent_event *ev,
+			      void *arg)
+{
+	struct fail_first *f = arg;
+
+	(void)fd;
+	(void)ev;
+	return f->calls++ == 0 ? f->ret : PROCEVENT_DISPATCH_ACK;
+}
+
+/* Two exits waiting, one dispatch whose handler answers @ret to the first. */
+static void dispatch_two(struct __test_metadata *_metadata, int ret,
+			 int expect)
+{
+	struct fail_first f = { 0, ret };
+	struct procevent_subscriber sub;
+	pid_t k1, k2;
+	int64_t end;
+	int fd, n, s1, s2;
+
+	fd = procevent_open(PROCEVENT_EXIT, O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, k1 = tt_child_exit(1));
+	ASSERT_LT(0, k2 = tt_child_exit(2));
+	/* both queued before the one dispatch */
+	end = tt_ms() + TT_WAIT_MS;
+	do {
+		ASSERT_EQ(1, tt_wait_subscriber(getpid(), 100, &sub));
+	} while (sub.waiting < 2 && tt_ms() < end);
+	ASSERT_EQ(2, sub.waiting);
+	n = procevent_dispatch(fd, fail_first_handler, &f, 0);
+	EXPECT_EQ(expect, n);
+	/* the handler saw both, and neither task stays held */
+	EXPECT_EQ(2, f.calls);
+	s1 = tt_wait(k1, TT_WAIT_MS);
+	s2 = tt_wait(k2, TT_WAIT_MS);
+	EXPECT_TRUE(s1 >= 0 && WIFEXITED(s1) && WEXITSTATUS(s1) == 1);
+	EXPECT_TRUE(s2 >= 0 && WIFEXITED(s2) && WEXITSTATUS(s2) == 2);
+	EXPECT_EQ(1, tt_wait_subscriber(getpid(), 100, &sub));
+	EXPECT_EQ(0, sub.received);
+	close(fd);
+}
+
+TEST(dispatch_handler_failure_strands_nothing)
+{
+	NEED_DEVICE();
+	dispatch_two(_metadata, -EIO, -EIO);
+}
+
+TEST(dispatch_refuses_the_uapi_flag_and_acks)
+{
+	NEED_DEVICE();
+	/* PROCEVENT_ACK_KILL is an ack flag, not a handler's answer */
+	dispatch_two(_metadata, PROCEVENT_ACK_KILL, -EINVAL);
+}
+
+TEST(dispatch_kill_on_an_exit_event_acks_plainly)
+{
+	NEED_DEVICE();
+	/* the kernel refuses a kill-ack on exit: a plain ack follows */
+	dispatch_two(_metadata, PROCEVENT_DISPATCH_KILL, -EINVAL);
+}
+
+/* --- what the module supports ---------------------------------------------- */
+
+static unsigned int sysfs_param(const char *name)
+{
+	char path[128];
+	unsigned int v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/procevent/parameters/%s",
+		 name);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%u", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+TEST(features_describe_the_running_module)
+{
+	struct procevent_info info;
+	int fd;
+
+	NEED_DEVICE();
+	memset(&info, 0xa5, sizeof(info));
+	ASSERT_EQ(0, procevent_features(-1, &info));
+	EXPECT_EQ(PROCEVENT_INFO_SIZE_VER0, info.size);
+	EXPECT_LE(PROCEVENT_VERSION(0, 3, 0), info.version);
+	EXPECT_EQ(0, PROCEVENT_VERSION_MAJOR(info.version));
+	EXPECT_EQ(PROCEVENT_ALL, info.types);
+	EXPECT_EQ(PROCEVENT_ACK_KILL, info.ack_flags);
+	EXPECT_EQ(1u << PROCEVENT_SCOPE_ALL | 1u << PROCEVENT_SCOPE_CGROUP |
+		  1u << PROCEVENT_SCOPE_PIDNS, info.scope_kinds);
+	EXPECT_EQ(PROCEVENT_F_SENDER_UNVERIFIED, info.event_flags);
+	EXPECT_EQ(sysfs_param("max_subscribers"), info.max_subscribers);
+	EXPECT_LE(6, info.last_ioctl);
+	EXPECT_EQ(0, info.reserved0);
+	EXPECT_EQ(0, info.reserved[0] | info.reserved[1] | info.reserved[2]);
+
+	/* on a handle too, and what it lacks is -EOPNOTSUPP */
+	fd = procevent_open(0, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, procevent_features(fd, &info));
+	EXPECT_EQ(0, procevent_require(fd, PROCEVENT_ALL, PROCEVENT_ACK_KILL,
+				       1u << PROCEVENT_SCOPE_PIDNS));
+	EXPECT_EQ(-EOPNOTSUPP, procevent_require(fd, 0x10, 0, 0));
+	EXPECT_EQ(-EOPNOTSUPP, procevent_require(fd, 0, 0x2, 0));
+	EXPECT_EQ(-EOPNOTSUPP, procevent_require(fd, 0, 0, 1u << 7));
+	/* a type nobody knows stays -EINVAL */
+	EXPECT_EQ(-EINVAL, procevent_set_mask(fd, 0x100));
+	close(fd);
+	EXPECT_EQ(-EBADF, procevent_features(fd, &info));
+}
+
+TEST(status_read_lists_a_held_task)
+{
+	struct procevent_status *st;
+	struct procevent_event ev;
+	unsigned int i, found = 0;
+	pid_t child;
+	int fd, status;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_EXIT, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, child = tt_child_exit(0));
+	ASSERT_EQ(0, procevent_recv(fd, &ev, TT_WAIT_MS));
+	ASSERT_EQ(child, ev.pid);
+	usleep(20000);
+	ASSERT_EQ(0, procevent_status_read(&st));
+	EXPECT_EQ(1, st->held_listed);
+	for (i = 0; i < st->nr_held_tasks; i++) {
+		const struct procevent_held *h = &st->held_tasks[i];
+
+		if (h->pid != child)
+			continue;
+		found++;
+		EXPECT_EQ(child, h->tgid);
+		EXPECT_EQ(PROCEVENT_EXIT, h->type);
+		EXPECT_EQ(ev.id, h->id);
+		EXPECT_EQ(getpid(), h->sub_pid);
+		EXPECT_EQ(1, h->received);
+		EXPECT_LE(20000000ULL, h->held_ns);
+		EXPECT_STREQ(ev.comm, h->comm);
+	}
+	EXPECT_EQ(1, found);
+	procevent_status_free(st);
+	EXPECT_EQ(0, procevent_ack(fd, ev.id));
+	status = tt_wait(child, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status));
 	close(fd);
 }
 

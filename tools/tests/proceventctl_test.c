@@ -109,7 +109,8 @@ TEST(help_for_every_command)
 	static const char *const h1[] = { "monitor", "--help", NULL };
 	static const char *const h2[] = { "status", "--help", NULL };
 	static const char *const h3[] = { "help", "monitor", NULL };
-	const char *const *cmds[] = { h0, h1, h2, h3 };
+	static const char *const h4[] = { "held", "--help", NULL };
+	const char *const *cmds[] = { h0, h1, h2, h4, h3 };
 	struct tt_proc p;
 	size_t i;
 
@@ -125,6 +126,11 @@ TEST(help_for_every_command)
 	EXPECT_NE(NULL, strstr(p.out, "--cgroup PATH"));
 	EXPECT_NE(NULL, strstr(p.out, "--pidns"));
 	EXPECT_NE(NULL, strstr(p.out, "--kill-exec PATTERN"));
+	/* what keeps the machine safe is said where a user looks */
+	EXPECT_NE(NULL, strstr(p.out, "(default: 5s,"));
+	EXPECT_NE(NULL, strstr(p.out, "0: none, wait forever"));
+	EXPECT_NE(NULL, strstr(p.out, "acknowledged before its line is written"));
+	EXPECT_NE(NULL, strstr(p.out, "SIGTSTP, SIGTTIN, SIGTTOU"));
 }
 
 TEST(usage_errors_exit_2)
@@ -927,6 +933,359 @@ TEST(module_not_loaded_says_so)
 	EXPECT_STREQ("proceventctl: the procevent module is not loaded (no /proc/procevent).\n"
 		     "Load it first: modprobe procevent (or insmod procevent.ko).\n", p2.err);
 	EXPECT_EQ(0, p2.out_len);
+}
+
+/* --- a monitor never freezes the machine ---------------------------------- */
+
+/* One char of /proc/<pid>/stat's state field ('T': stopped), or 0. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+static void wait_state(pid_t pid, char want, int ms)
+{
+	int64_t end = tt_ms() + ms;
+
+	while (proc_state(pid) != want && tt_ms() < end)
+		usleep(2000);
+}
+
+/* Milliseconds until @child is reaped (-1: not within @ms). */
+static int64_t reap_ms(pid_t child, int64_t t0, int ms)
+{
+	int status = tt_wait(child, ms);
+
+	return status < 0 ? -1 : tt_ms() - t0;
+}
+
+TEST(monitor_with_stuck_stdout_does_not_hold_events)
+{
+	char junk[4096];
+	int64_t t0, took, worst = 0;
+	struct tt_proc mon;
+	int pfd[2], i, lines;
+	pid_t child;
+
+	NEED_DEVICE();
+	/*
+	 * The monitor's stdout: a pipe that nobody reads, filled up to the
+	 * last byte, so that every write the monitor makes would block.
+	 */
+	memset(&mon, 0, sizeof(mon));
+	ASSERT_EQ(0, pipe2(pfd, O_CLOEXEC));
+	ASSERT_EQ(0, fcntl(pfd[1], F_SETFL, O_NONBLOCK));
+	memset(junk, 'x', sizeof(junk));
+	while (write(pfd[1], junk, sizeof(junk)) > 0)
+		;
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, fcntl(pfd[1], F_SETFL, 0));
+	mon.pid = fork();
+	ASSERT_LE(0, mon.pid);
+	if (mon.pid == 0) {
+		const char *argv[] = {
+			tt_ctl_path(), "monitor", "--exit", "--quiet", NULL
+		};
+
+		dup2(pfd[1], 1);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	ASSERT_EQ(1, tt_wait_subscriber(mon.pid, TT_WAIT_MS, NULL));
+	usleep(100000);
+	/* many events, many lines that cannot be written */
+	for (i = 0; i < 20; i++) {
+		t0 = tt_ms();
+		child = tt_child_exit(i);
+		ASSERT_LT(0, child);
+		took = reap_ms(child, t0, 10000);
+		ASSERT_LE(0, took) {
+			kill(mon.pid, SIGKILL);
+		}
+		if (took > worst)
+			worst = took;
+	}
+	/* acked before printing: no exit waited for the stuck output */
+	EXPECT_GT(1000, worst) {
+		TH_LOG("an exit was held %lld ms", (long long)worst);
+	}
+	EXPECT_EQ(0, waitpid(mon.pid, NULL, WNOHANG));
+	/* a reader at last: the lines were kept, none lost */
+	mon.out_fd = pfd[0];
+	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	close(pfd[1]);
+	mon.err_fd = -1;
+	mon.out_len = 0;
+	lines = 0;
+	t0 = tt_ms();
+	while (lines < 20 && tt_ms() - t0 < TT_WAIT_MS) {
+		ssize_t n = read(pfd[0], junk, sizeof(junk));
+		ssize_t k;
+
+		for (k = 0; k < n; k++)
+			lines += junk[k] == '\n';
+		if (n <= 0)
+			usleep(2000);
+	}
+	EXPECT_EQ(20, lines);
+	kill(mon.pid, SIGTERM);
+	EXPECT_LE(0, tt_wait(mon.pid, TT_WAIT_MS));
+	close(pfd[0]);
+}
+
+TEST(monitor_stopped_by_sigstop_holds_no_longer_than_the_default_timeout)
+{
+	static const char *const args[] = { "monitor", "--exit", "--quiet", NULL };
+	struct tt_proc mon;
+	int64_t t0, took;
+	pid_t child;
+
+	NEED_DEVICE();
+	ASSERT_EQ(0, start_monitor(&mon, args));
+	/* SIGSTOP cannot be caught: only the kernel's deadline helps */
+	kill(mon.pid, SIGSTOP);
+	wait_state(mon.pid, 'T', TT_WAIT_MS);
+	t0 = tt_ms();
+	child = tt_child_exit(3);
+	ASSERT_LT(0, child);
+	took = reap_ms(child, t0, 10000);
+	EXPECT_LE(4500, took);
+	EXPECT_GT(7000, took) {
+		TH_LOG("held %lld ms by a stopped monitor", (long long)took);
+	}
+	kill(mon.pid, SIGCONT);
+	stop_monitor(&mon);
+}
+
+TEST(monitor_sigtstp_releases_held_tasks_then_stops)
+{
+	static const char *const args[] = {
+		"monitor", "--exit", "--ack-delay", "60s", "--timeout", "0",
+		"--quiet", NULL
+	};
+	struct procevent_subscriber sub;
+	struct tt_proc mon;
+	int64_t t0, end, took;
+	pid_t child, k2;
+	int status;
+
+	NEED_DEVICE();
+	ASSERT_EQ(0, start_monitor(&mon, args));
+	child = tt_child_exit(4);
+	ASSERT_LT(0, child);
+	end = tt_ms() + TT_WAIT_MS;
+	do {
+		ASSERT_EQ(1, tt_wait_subscriber(mon.pid, 100, &sub));
+	} while (sub.received == 0 && tt_ms() < end);
+	ASSERT_EQ(1, sub.received);
+	usleep(100000);
+	EXPECT_EQ(0, waitpid(child, NULL, WNOHANG));
+
+	/* Ctrl-Z: released at once, though the delay and no deadline say hold */
+	t0 = tt_ms();
+	kill(mon.pid, SIGTSTP);
+	took = reap_ms(child, t0, 3000);
+	EXPECT_LE(0, took);
+	EXPECT_GT(2000, took);
+	wait_state(mon.pid, 'T', TT_WAIT_MS);
+	EXPECT_EQ('T', proc_state(mon.pid));
+	/* stopped, it is not in line: exits are not held meanwhile */
+	EXPECT_EQ(0, tt_wait_subscriber(mon.pid, 0, NULL));
+	k2 = tt_child_exit(5);
+	ASSERT_LT(0, k2);
+	status = tt_wait(k2, 2000);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 5);
+
+	/* SIGCONT: in line again */
+	kill(mon.pid, SIGCONT);
+	EXPECT_EQ(1, tt_wait_subscriber(mon.pid, TT_WAIT_MS, &sub));
+	EXPECT_EQ(PROCEVENT_EXIT, sub.mask);
+	kill(mon.pid, SIGTERM);
+	status = tt_finish(&mon, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		TH_LOG("monitor: status 0x%x, stderr: %s", status, mon.err);
+	}
+	EXPECT_EQ(1, count_lines(mon.out)) {
+		TH_LOG("monitor output: %s", mon.out);
+	}
+}
+
+/* --- held tasks, and hostile names ------------------------------------------ */
+
+TEST(held_says_none_when_nothing_is_held)
+{
+	static const char *const txt[] = { "held", NULL };
+	static const char *const js[] = { "held", "--json", NULL };
+	struct tt_proc p;
+
+	NEED_DEVICE();
+	ASSERT_EQ(0, tt_run(&p, txt, NULL, TT_WAIT_MS));
+	EXPECT_STREQ("none\n", p.out);
+	ASSERT_EQ(0, tt_run(&p, js, NULL, TT_WAIT_MS));
+	EXPECT_STREQ("[]\n", p.out);
+	EXPECT_EQ(0, tt_json_valid(p.out));
+}
+
+/* newline, 0xff, quote, backslash, e-acute: 7 bytes of a 15-byte comm */
+static const char hostile[] = "a\nb\xff\"\\\xc3\xa9";
+/* ... as JSON decodes it: the invalid byte as the text \xff */
+static const char hostile_json[] = "a\nb\\xff\"\\\xc3\xa9";
+/* ... and as text */
+static const char hostile_text[] = "a\\nb\\xff\"\\\\\xc3\xa9";
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A child named @hostile that takes SIGUSR1 with a handler: its signal
+ * event is held by a monitor with a long ack delay while the test looks.
+ */
+TEST(hostile_comm_gives_valid_json_in_monitor_and_held)
+{
+	static const char *const args[] = {
+		"monitor", "--signal", "--json", "--ack-delay", "30s",
+		"--timeout", "0", "--quiet", NULL
+	};
+	static const char *const hj[] = { "held", "--json", NULL };
+	static const char *const ht[] = { "held", NULL };
+	char want[64], line[4096], *obj, *end;
+	int pfd[2], status;
+	struct tt_proc mon, p;
+	struct tt_json j;
+	pid_t child;
+	char c;
+
+	NEED_DEVICE();
+	ASSERT_EQ(0, pipe(pfd));
+	ASSERT_EQ(0, start_monitor(&mon, args));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (child == 0) {
+		struct sigaction sa = { .sa_handler = on_usr1 };
+		sigset_t none, usr1;
+
+		sigemptyset(&usr1);
+		sigaddset(&usr1, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &usr1, NULL);
+		sigaction(SIGUSR1, &sa, NULL);
+		if (prctl(PR_SET_NAME, hostile, 0, 0, 0) ||
+		    write(pfd[1], "r", 1) != 1)
+			_exit(2);
+		sigemptyset(&none);
+		sigsuspend(&none);
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(pfd[0], &c, 1));
+	kill(child, SIGUSR1);
+
+	/* the monitor's line */
+	snprintf(want, sizeof(want), ",\"pid\":%d,", (int)child);
+	ASSERT_EQ(1, wait_for_line(&mon, want, line, sizeof(line), TT_WAIT_MS)) {
+		TH_LOG("no \"%s\" in: %s", want, mon.out);
+		stop_monitor(&mon);
+	}
+	EXPECT_EQ(0, tt_json_valid(line)) {
+		TH_LOG("monitor: not JSON: %s", line);
+	}
+	ASSERT_EQ(0, tt_json_parse(line, &j));
+	EXPECT_STREQ(hostile_json, tt_json_get(&j, "comm") ?: "(missing)");
+	EXPECT_STREQ("signal", tt_json_get(&j, "type") ?: "(missing)");
+
+	/* held --json, while the monitor sits on it */
+	ASSERT_EQ(0, tt_run(&p, hj, NULL, TT_WAIT_MS));
+	EXPECT_EQ(0, tt_json_valid(p.out)) {
+		TH_LOG("held --json: not JSON: %s", p.out);
+	}
+	snprintf(want, sizeof(want), "{\"pid\":%d,", (int)child);
+	obj = strstr(p.out, want);
+	ASSERT_NE(NULL, obj) {
+		TH_LOG("held --json: %s", p.out);
+	}
+	end = strchr(obj, '}');
+	ASSERT_NE(NULL, end);
+	end[1] = '\0';
+	ASSERT_EQ(0, tt_json_parse(obj, &j)) {
+		TH_LOG("object: %s", obj);
+	}
+	EXPECT_STREQ(hostile_json, tt_json_get(&j, "comm") ?: "(missing)");
+	EXPECT_STREQ("signal", tt_json_get(&j, "type") ?: "(missing)");
+	EXPECT_STREQ("received", tt_json_get(&j, "state") ?: "(missing)");
+	EXPECT_STREQ("proceventctl", tt_json_get(&j, "sub_comm") ?: "(missing)");
+	snprintf(want, sizeof(want), "%d", (int)mon.pid);
+	EXPECT_STREQ(want, tt_json_get(&j, "sub_pid") ?: "(missing)");
+
+	/* held, as text: one line for it, escaped */
+	ASSERT_EQ(0, tt_run(&p, ht, NULL, TT_WAIT_MS));
+	snprintf(want, sizeof(want), "\n%7d %7d %s", (int)child, (int)child,
+		 hostile_text);
+	EXPECT_NE(NULL, strstr(p.out, want)) {
+		TH_LOG("held: %s", p.out);
+	}
+	EXPECT_EQ(0, strncmp(p.out, "    PID    TGID COMM ", 21));
+
+	/* SIGTERM acks it: the child runs its handler and leaves */
+	kill(mon.pid, SIGTERM);
+	status = tt_wait(child, TT_WAIT_MS);
+	EXPECT_TRUE(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	tt_finish(&mon, TT_WAIT_MS);
+	close(pfd[0]);
+	close(pfd[1]);
+}
+
+/* --- versions --------------------------------------------------------------- */
+
+TEST(version_and_status_show_the_module)
+{
+	static const char *const v[] = { "--version", NULL };
+	static const char *const st[] = { "status", NULL };
+	static const char *const sj[] = { "status", "--json", NULL };
+	struct procevent_info info;
+	char want[256];
+	struct tt_proc p;
+
+	NEED_DEVICE();
+	ASSERT_EQ(0, procevent_features(-1, &info));
+	snprintf(want, sizeof(want),
+		 "module: procevent %u.%u.%u: events exit,signal,fork,exec; ack flags kill; scopes all,cgroup,pidns; max_subscribers %u; pool_size %u\n",
+		 PROCEVENT_VERSION_MAJOR(info.version),
+		 PROCEVENT_VERSION_MINOR(info.version),
+		 PROCEVENT_VERSION_PATCH(info.version), info.max_subscribers,
+		 info.pool_size);
+	ASSERT_EQ(0, tt_run(&p, v, NULL, TT_WAIT_MS));
+	EXPECT_EQ(0, strncmp(p.out, "proceventctl 0.3\n", 17));
+	EXPECT_NE(NULL, strstr(p.out, want)) {
+		TH_LOG("--version: %s", p.out);
+	}
+	ASSERT_EQ(0, tt_run(&p, st, NULL, TT_WAIT_MS));
+	EXPECT_EQ(0, strncmp(p.out, want, strlen(want))) {
+		TH_LOG("status: %s", p.out);
+	}
+	ASSERT_EQ(0, tt_run(&p, sj, NULL, TT_WAIT_MS));
+	EXPECT_EQ(0, tt_json_valid(p.out));
+	snprintf(want, sizeof(want),
+		 ",\"module\":{\"version\":\"%u.%u.%u\",\"types\":15,\"ack_flags\":1,\"scope_kinds\":7,",
+		 PROCEVENT_VERSION_MAJOR(info.version),
+		 PROCEVENT_VERSION_MINOR(info.version),
+		 PROCEVENT_VERSION_PATCH(info.version));
+	EXPECT_NE(NULL, strstr(p.out, want)) {
+		TH_LOG("status --json: %s", p.out);
+	}
 }
 
 TEST_HARNESS_MAIN

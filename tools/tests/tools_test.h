@@ -504,4 +504,205 @@ static inline const char *tt_json_get(const struct tt_json *j, const char *key)
 	return NULL;
 }
 
+/* --- any JSON text ---------------------------------------------------------- */
+
+/*
+ * A strict RFC 8259 validator for one JSON text (no python3 in the VM):
+ * objects, arrays, strings, numbers, true/false/null, any nesting up to
+ * 64 deep, and the encoding: valid UTF-8 only (no overlong forms, no
+ * surrogates), no raw control characters in strings, \u escapes with a
+ * lone surrogate refused.  Returns 0 when @s is exactly one JSON value
+ * (with white space around it, and a final newline), -1 otherwise.
+ */
+static inline int tt_json_value(const unsigned char **pp, int depth);
+
+static inline void tt_json_ws(const unsigned char **pp)
+{
+	while (**pp == ' ' || **pp == '\t' || **pp == '\r' || **pp == '\n')
+		(*pp)++;
+}
+
+static inline int tt_json_hex4(const unsigned char *p, unsigned int *u)
+{
+	int i;
+
+	*u = 0;
+	for (i = 0; i < 4; i++) {
+		unsigned char c = p[i];
+
+		*u <<= 4;
+		if (c >= '0' && c <= '9')
+			*u |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			*u |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			*u |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static inline int tt_json_string(const unsigned char **pp)
+{
+	const unsigned char *p = *pp;
+	unsigned int u, lo;
+
+	if (*p++ != '"')
+		return -1;
+	while (*p != '"') {
+		if (*p < 0x20)
+			return -1;		/* raw control, or the end */
+		if (*p == '\\') {
+			p++;
+			if (strchr("\"\\/bfnrt", *p) && *p) {
+				p++;
+				continue;
+			}
+			if (*p++ != 'u' || tt_json_hex4(p, &u))
+				return -1;
+			p += 4;
+			if (u >= 0xdc00 && u <= 0xdfff)
+				return -1;	/* lone low surrogate */
+			if (u >= 0xd800 && u <= 0xdbff) {
+				if (p[0] != '\\' || p[1] != 'u' ||
+				    tt_json_hex4(p + 2, &lo) ||
+				    lo < 0xdc00 || lo > 0xdfff)
+					return -1;
+				p += 6;
+			}
+			continue;
+		}
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		/* UTF-8, RFC 3629 table 3-7 */
+		{
+			unsigned char lo8 = 0x80, hi8 = 0xbf;
+			int n, i;
+
+			if (*p >= 0xc2 && *p <= 0xdf) {
+				n = 2;
+			} else if (*p >= 0xe0 && *p <= 0xef) {
+				n = 3;
+				if (*p == 0xe0)
+					lo8 = 0xa0;
+				if (*p == 0xed)
+					hi8 = 0x9f;
+			} else if (*p >= 0xf0 && *p <= 0xf4) {
+				n = 4;
+				if (*p == 0xf0)
+					lo8 = 0x90;
+				if (*p == 0xf4)
+					hi8 = 0x8f;
+			} else {
+				return -1;
+			}
+			if (p[1] < lo8 || p[1] > hi8)
+				return -1;
+			for (i = 2; i < n; i++)
+				if (p[i] < 0x80 || p[i] > 0xbf)
+					return -1;
+			p += n;
+		}
+	}
+	*pp = p + 1;
+	return 0;
+}
+
+static inline int tt_json_number(const unsigned char **pp)
+{
+	const unsigned char *p = *pp;
+
+	if (*p == '-')
+		p++;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (*p >= '0' && *p <= '9')
+			p++;
+	else
+		return -1;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	*pp = p;
+	return 0;
+}
+
+static inline int tt_json_value(const unsigned char **pp, int depth)
+{
+	const unsigned char *p;
+	char close;
+
+	if (depth > 64)
+		return -1;
+	tt_json_ws(pp);
+	p = *pp;
+	if (*p == '"')
+		return tt_json_string(pp);
+	if (!strncmp((const char *)p, "true", 4) ||
+	    !strncmp((const char *)p, "null", 4)) {
+		*pp = p + 4;
+		return 0;
+	}
+	if (!strncmp((const char *)p, "false", 5)) {
+		*pp = p + 5;
+		return 0;
+	}
+	if (*p != '{' && *p != '[')
+		return tt_json_number(pp);
+	close = *p == '{' ? '}' : ']';
+	*pp = p + 1;
+	tt_json_ws(pp);
+	if (**pp == close) {
+		(*pp)++;
+		return 0;
+	}
+	for (;;) {
+		if (close == '}') {
+			tt_json_ws(pp);
+			if (tt_json_string(pp))
+				return -1;
+			tt_json_ws(pp);
+			if (*(*pp)++ != ':')
+				return -1;
+		}
+		if (tt_json_value(pp, depth + 1))
+			return -1;
+		tt_json_ws(pp);
+		if (**pp == ',') {
+			(*pp)++;
+			continue;
+		}
+		if (*(*pp)++ != close)
+			return -1;
+		return 0;
+	}
+}
+
+static inline int tt_json_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (tt_json_value(&p, 0))
+		return -1;
+	tt_json_ws(&p);
+	return *p ? -1 : 0;
+}
+
 #endif /* TOOLS_TEST_H */
