@@ -97,20 +97,32 @@ clean:
 #   make install-module   procevent.ko for KDIR's kernel into
 #                         /lib/modules/<release>/extra (modules_install),
 #                         then depmod
-#   make install-tools    proceventctl, libprocevent (.so, .a, .pc), the
-#                         headers and the man pages (tools/Makefile)
+#   make install-tools    proceventctl (linked against libprocevent.so),
+#                         libprocevent (.so, .a, .pc), the headers, the man
+#                         pages and the bash completion (tools/Makefile);
+#                         then ldconfig, when DESTDIR is empty and LIBDIR is
+#                         a directory the dynamic linker searches
 #   make install-headers  <procevent.h> and <linux/procevent.h> only
 #   make install-data     the udev rule, and the modules-load.d and systemd
 #                         unit examples (in DOCDIR/examples)
 #   make uninstall        remove all of that again (same variables)
 #   make dkms-src         module sources and dkms.conf into
 #                         /usr/src/procevent-<version>, for "dkms add"
-#   make deb              Debian packages procevent-dkms and procevent-tools
-#                         in build/deb/ (dpkg-buildpackage)
+#   make deb              the Debian packages procevent-dkms, procevent-tools,
+#                         libprocevent0 and libprocevent-dev in build/deb/
+#                         (dpkg-buildpackage; scripts/build-deb.sh)
 #
 # Variables: DESTDIR (staging root, default none), PREFIX (/usr/local),
-# BINDIR, LIBDIR, INCLUDEDIR, MANDIR, DOCDIR, UDEVRULESDIR
-# (/lib/udev/rules.d: udev does not look under PREFIX), KDIR.
+# BINDIR, LIBDIR, INCLUDEDIR, MANDIR, DOCDIR, BASHCOMPDIR
+# ($(PREFIX)/share/bash-completion/completions), UDEVRULESDIR, KDIR.
+#
+# Everything goes under DESTDIR/PREFIX except, by design: the module, in
+# DESTDIR/lib/modules/<release>/extra (where modprobe looks), followed by
+# depmod; the udev rule, in DESTDIR$(UDEVRULESDIR) (/lib/udev/rules.d: udev
+# does not look under PREFIX; install-data); and dkms-src's
+# DESTDIR/usr/src/procevent-<version> (where DKMS looks).  "make install"
+# never writes into /etc: enabling the modules-load.d and systemd examples
+# is left to the administrator.
 
 VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' $(ROOT)/dkms.conf)
 PREFIX ?= /usr/local
@@ -118,11 +130,13 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DOCDIR ?= $(PREFIX)/share/doc/procevent
 UDEVRULESDIR ?= /lib/udev/rules.d
 DKMS_SRC := /usr/src/procevent-$(VERSION)
 INSTALL_DIRS := DESTDIR=$(DESTDIR) PREFIX=$(PREFIX) BINDIR=$(BINDIR) \
-	LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR) MANDIR=$(MANDIR)
+	LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR) MANDIR=$(MANDIR) \
+	BASHCOMPDIR=$(BASHCOMPDIR)
 # depmod works on the staging root when there is one.
 DEPMOD := depmod $(if $(DESTDIR),-b $(DESTDIR))
 
@@ -153,14 +167,8 @@ install-data:
 uninstall:
 	rm -f $(DESTDIR)/lib/modules/$(KREL)/extra/procevent.ko*
 	if [ -d $(DESTDIR)/lib/modules/$(KREL) ]; then $(DEPMOD) $(KREL); fi
-	rm -f $(DESTDIR)$(BINDIR)/proceventctl \
-		$(DESTDIR)$(LIBDIR)/libprocevent.a \
-		$(DESTDIR)$(LIBDIR)/libprocevent.so* \
-		$(DESTDIR)$(LIBDIR)/pkgconfig/libprocevent.pc \
-		$(DESTDIR)$(INCLUDEDIR)/procevent.h \
-		$(DESTDIR)$(INCLUDEDIR)/linux/procevent.h \
-		$(DESTDIR)$(MANDIR)/man8/proceventctl.8 \
-		$(DESTDIR)$(UDEVRULESDIR)/60-procevent.rules
+	$(MAKE) -C $(ROOT)/tools uninstall $(INSTALL_DIRS)
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/60-procevent.rules
 	rm -rf $(DESTDIR)$(DOCDIR)
 
 # The files DKMS builds from: Kbuild, module/, uapi/ and dkms.conf.

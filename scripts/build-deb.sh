@@ -1,15 +1,24 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build the Debian packages (procevent-dkms, procevent-tools) with
-# dpkg-buildpackage from a clean copy of the sources.
+# Build the Debian packages with dpkg-buildpackage from a clean copy of the
+# sources:
+#   procevent-dkms    the module's sources for DKMS, the udev rule
+#   libprocevent0     libprocevent.so.0
+#   libprocevent-dev  headers, static library, .so link, pkg-config file,
+#                     libprocevent(3) man pages
+#   procevent-tools   proceventctl (dynamically linked), its man page,
+#                     procevent(4), bash completion, modules-load.d and
+#                     systemd unit examples
 #
 #   scripts/build-deb.sh [OUTDIR]     (default build/deb)
+#
+# scripts/deb-lintian.sh OUTDIR then checks them with lintian.
 #
 # dpkg-buildpackage writes its results next to the source directory, so the
 # sources (what git tracks or would track, or everything but build/ and .git
 # outside a git checkout) are copied to OUTDIR/procevent-<version>/ first and the
-# .deb files end up in OUTDIR.  Needs debhelper and dh-dkms
+# .deb files end up in OUTDIR.  Needs debhelper, dh-dkms and libsystemd-dev
 # (scripts/deps.sh installs them); no root.
 
 set -euo pipefail

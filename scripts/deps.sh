@@ -5,7 +5,8 @@
 # the 6.1 and 6.12 kernels and their PREEMPT_RT flavours with headers (the
 # VM boots them), the 6.1 source (kselftest harness, checkpatch.pl, the
 # debug kernel), QEMU, a static busybox for the VM's initramfs, sparse, the
-# kernel build tools, and DKMS and debhelper for the packaging tests.
+# kernel build tools, and DKMS, debhelper, libsystemd-dev and lintian for
+# the packaging tests.
 #
 # Nothing is fetched when every package is already installed, so reruns
 # cost a few dpkg-query calls.  Needs root (or sudo) only when something
@@ -22,7 +23,7 @@ packages=(
 	qemu-system-x86 busybox-static
 	build-essential bc flex bison libelf-dev libssl-dev
 	sparse perl cpio kmod xz-utils
-	dkms debhelper dh-dkms dpkg-dev
+	dkms debhelper dh-dkms dpkg-dev lintian libsystemd-dev pkgconf man-db
 	stress-ng
 )
 

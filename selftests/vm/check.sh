@@ -21,11 +21,17 @@
 #   sparse         "make C=2" reports nothing (against the 6.1 headers)
 #   compat-group-dead  the module builds for a sched_process_exit with
 #                  group_dead (6.16), faked on the newest headers
-#   deb-build      "make deb" builds procevent-dkms and procevent-tools
-#   deb-install    apt-get install ./procevent-*.deb succeeds
+#   deb-build      "make deb" builds procevent-dkms, procevent-tools,
+#                  libprocevent0 and libprocevent-dev
+#   deb-lintian    lintian -EvIL +pedantic reports no tag on them that is
+#                  not overridden with a reason (scripts/deb-lintian.sh)
+#   deb-install    apt-get install of the four .deb files succeeds
 #   deb-dkms-R     after that, DKMS has installed the module for R
-#   deb-tools      proceventctl runs; a program builds with pkg-config
-#   deb-purge      apt-get purge leaves no module, source or DKMS state
+#   deb-tools      proceventctl (linked against libprocevent.so.0) runs; a
+#                  program builds with pkg-config; the man pages and the
+#                  bash completion are where man and bash look
+#   deb-purge      apt-get purge leaves no module, source, DKMS state,
+#                  library or header
 # R is every installed Debian amd64 kernel, generic or PREEMPT_RT, with
 # both /boot/vmlinuz-R and /usr/src/linux-headers-R.  The DKMS and package
 # tests change this machine (/usr/src, /var/lib/dkms, /lib/modules/R/
@@ -171,11 +177,12 @@ dkms_cleanup() {
 		dkms_mine=0
 	fi
 }
+debs_pkgs=(procevent-dkms procevent-tools libprocevent0 libprocevent-dev)
 pkg_cleanup() {
-	if dpkg-query -W -f='${db:Status-Status}' procevent-dkms procevent-tools \
+	if dpkg-query -W -f='${db:Status-Status}' "${debs_pkgs[@]}" \
 			2>/dev/null | grep -q installed; then
 		DEBIAN_FRONTEND=noninteractive apt-get purge -y \
-			procevent-dkms procevent-tools >/dev/null 2>&1
+			"${debs_pkgs[@]}" >/dev/null 2>&1
 	fi
 }
 trap 'dkms_cleanup; [[ ${pkg_mine:-0} -eq 1 ]] && pkg_cleanup' EXIT
@@ -398,8 +405,9 @@ rm -rf "$fake/common"
 
 section "packages"
 # The Debian packages as an administrator installs them: procevent-dkms
-# must build and install the module for every kernel, procevent-tools
-# bring a working tool, library and headers, and a purge leave nothing.
+# must build and install the module for every kernel, procevent-tools,
+# libprocevent0 and libprocevent-dev bring a working tool, library and
+# headers, lintian find nothing unexplained, and a purge leave nothing.
 dkms_cleanup
 debs=$out/deb
 pkg_mine=0
@@ -409,16 +417,27 @@ else
 	record FAIL deb-build
 	tail -n 30 "$out/deb-build.log" | sed 's/^/  /'
 fi
-if dpkg-query -W -f='${db:Status-Status}' procevent-dkms procevent-tools \
+deb_files=()
+for p in "${debs_pkgs[@]}"; do
+	f=$(compgen -G "$debs/${p}_*.deb" | head -n 1) && deb_files+=("$f")
+done
+if [[ ${#deb_files[@]} -ne ${#debs_pkgs[@]} ]]; then
+	record FAIL deb-lintian
+elif "$root/scripts/deb-lintian.sh" "$debs" >"$out/deb-lintian.log" 2>&1; then
+	record PASS deb-lintian
+else
+	record FAIL deb-lintian
+	grep -e '^[EWIPX]: ' -e '^deb-lintian:' "$out/deb-lintian.log" | sed 's/^/  /'
+fi
+if dpkg-query -W -f='${db:Status-Status}' "${debs_pkgs[@]}" \
 		2>/dev/null | grep -q installed; then
 	echo "check: procevent packages are installed here already; not touching them"
 	record FAIL deb-install
-elif compgen -G "$debs/procevent-dkms_*.deb" >/dev/null; then
+elif [[ ${#deb_files[@]} -eq ${#debs_pkgs[@]} ]]; then
 	pkg_mine=1
-	echo "check: apt-get install $(cd "$debs" && echo *.deb)"
+	echo "check: apt-get install ${deb_files[*]##*/}"
 	if DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-			"$debs"/procevent-dkms_*.deb "$debs"/procevent-tools_*.deb \
-			>"$out/deb-install.log" 2>&1; then
+			"${deb_files[@]}" >"$out/deb-install.log" 2>&1; then
 		record PASS deb-install
 	else
 		record FAIL deb-install
@@ -434,10 +453,25 @@ elif compgen -G "$debs/procevent-dkms_*.deb" >/dev/null; then
 			record FAIL "deb-dkms-$r"
 		fi
 	done
-	# The tools package: the tool runs, a program builds against the
-	# installed headers and library through pkg-config.
-	if [[ -f /lib/udev/rules.d/60-procevent.rules ]] &&
-			/usr/bin/proceventctl --version >"$out/deb-tools.log" 2>&1 &&
+	# The tools and library packages: the tool, linked against the shared
+	# library, runs; a program builds against the installed headers and
+	# library through pkg-config; every man page of the tree is found by
+	# man; bash completes proceventctl.
+	man_ok=1
+	: >"$out/deb-tools.log"
+	for m in "$root"/tools/man/*.[0-9] "$root"/man/*.[0-9]; do
+		[[ -f $m ]] || continue
+		n=${m##*/}
+		if ! man -w "${n##*.}" "${n%.*}" >>"$out/deb-tools.log" 2>&1; then
+			echo "no man page ${n%.*}(${n##*.})" >>"$out/deb-tools.log"
+			man_ok=0
+		fi
+	done
+	if [[ $man_ok -eq 1 && -f /lib/udev/rules.d/60-procevent.rules ]] &&
+			[[ -f /usr/share/bash-completion/completions/proceventctl ]] &&
+			bash -n /usr/share/bash-completion/completions/proceventctl &&
+			readelf -d /usr/bin/proceventctl | grep -q 'NEEDED.*\[libprocevent\.so\.0\]' &&
+			/usr/bin/proceventctl --version >>"$out/deb-tools.log" 2>&1 &&
 			printf '%s\n' '#include <procevent.h>' '#include <linux/procevent.h>' \
 				'int main(void) { return procevent_set_timeout(-1, 0) == 0; }' |
 			gcc -x c - -o "$out/deb-tools-test" \
@@ -448,13 +482,15 @@ elif compgen -G "$debs/procevent-dkms_*.deb" >/dev/null; then
 		record FAIL deb-tools
 		sed 's/^/  /' "$out/deb-tools.log"
 	fi
-	if DEBIAN_FRONTEND=noninteractive apt-get purge -y procevent-dkms procevent-tools \
+	if DEBIAN_FRONTEND=noninteractive apt-get purge -y "${debs_pkgs[@]}" \
 			>"$out/deb-purge.log" 2>&1; then
 		pkg_mine=0
 		left=$( {
 			dkms status -m procevent
 			ls -d /usr/src/procevent-* /var/lib/dkms/procevent \
-				/lib/udev/rules.d/60-procevent.rules /usr/bin/proceventctl
+				/lib/udev/rules.d/60-procevent.rules /usr/bin/proceventctl \
+				/usr/lib/*/libprocevent.* /usr/include/procevent.h \
+				/usr/include/linux/procevent.h
 			ls /lib/modules/*/updates/dkms/procevent.ko*
 			for r in ${kernels[@]+"${kernels[@]}"}; do
 				modinfo -k "$r" -n procevent
