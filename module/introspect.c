@@ -25,6 +25,9 @@ static const char * const pe_scope_names[] = {
 	[PROCEVENT_SCOPE_PIDNS] = "pidns",
 };
 
+/* Octal-escaped in names, so that every line splits on spaces and '='. */
+#define PE_ESCAPE	" \t\n\\="
+
 /* At most this many held-task lines; the rest are counted. */
 #define PE_HELD_LINES	1000
 
@@ -38,7 +41,7 @@ static void pe_show_held(struct seq_file *m, struct pid_namespace *ns,
 	seq_printf(m, "held-task: pid=%d tgid=%d comm=",
 		   pid_nr_ns(task_pid(ev->task), ns),
 		   pid_nr_ns(task_tgid(ev->task), ns));
-	seq_escape(m, ev->comm, " \t\n\\=");
+	seq_escape(m, ev->comm, PE_ESCAPE);
 	seq_printf(m, " type=%s id=%llu held_ns=%llu pos=%u sub_pid=%d state=%s\n",
 		   pe_type_names[pe_type_idx(ev->type)], ev->id,
 		   now - ev->time_ns, pos, pid_nr_ns(sub->owner, ns),
@@ -64,14 +67,17 @@ static int pe_proc_show(struct seq_file *m, void *v)
 			   pe_stats[i].withdrawn, pe_stats[i].timedout,
 			   atomic64_read(&pe_stats[i].lost),
 			   pe_stats[i].moved, pe_stats[i].released);
-	list_for_each_entry(sub, &pe_subs, node)
+	list_for_each_entry(sub, &pe_subs, node) {
+		seq_printf(m, "subscriber: pos=%u pid=%d comm=", pos++,
+			   pid_nr_ns(sub->opener, ns));
+		seq_escape(m, sub->opener_comm, PE_ESCAPE);
 		seq_printf(m,
-			   "subscriber: pos=%u pid=%d comm=%s mask=0x%x waiting=%u received=%u acked=%llu timeouts=%llu timeout_ns=%llu scope=%s owner=%d\n",
-			   pos++, pid_nr_ns(sub->opener, ns), sub->opener_comm,
+			   " mask=0x%x waiting=%u received=%u acked=%llu timeouts=%llu timeout_ns=%llu scope=%s owner=%d\n",
 			   sub->mask, sub->nr_queued, sub->nr_received,
 			   sub->nr_acked, sub->nr_timeouts, sub->timeout_ns,
 			   pe_scope_names[sub->scope],
 			   pid_nr_ns(sub->owner, ns));
+	}
 	/* Every queued or received event is a held task. */
 	now = ktime_get_ns();
 	pos = 1;

@@ -195,7 +195,7 @@ row() {
 	for e in EAGAIN EFAULT EINVAL ENOENT ENOMSG ENOSPC ENOTTY EBADF ENOTDIR EINTR other; do
 		row "fuzz: $e" "fuzz_errno_$e"
 	done
-	row "fuzz: return values the SPEC does not allow" fuzz_unexpected
+	row "fuzz: return values the interface does not allow" fuzz_unexpected
 	row "memory pressure: events raised" mem_events
 	row "memory pressure: lost (counted, task not held)" mem_lost
 	row "lost without memory pressure" load_lost faults_lost fuzz_lost

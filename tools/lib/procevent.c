@@ -865,6 +865,32 @@ static int parse_counters(const char *line, struct procevent_status *st,
 	return 0;
 }
 
+/*
+ * A name as /proc/procevent writes it: space, tab, newline, backslash and
+ * '=' as \ooo (older modules wrote subscriber names as they are).
+ */
+static void comm_unescape(const char *src, size_t len, char *dst,
+			  size_t size)
+{
+	size_t n = 0;
+
+	while (len && n < size - 1) {
+		if (len >= 4 && src[0] == '\\' && src[1] >= '0' &&
+		    src[1] <= '3' && src[2] >= '0' && src[2] <= '7' &&
+		    src[3] >= '0' && src[3] <= '7') {
+			dst[n++] = (char)((src[1] - '0') << 6 |
+					  (src[2] - '0') << 3 |
+					  (src[3] - '0'));
+			src += 4;
+			len -= 4;
+		} else {
+			dst[n++] = *src++;
+			len--;
+		}
+	}
+	dst[n] = 0;
+}
+
 static int parse_subscriber(const char *line, struct procevent_subscriber *s,
 			    struct procevent_subscriber_ext *x)
 {
@@ -883,12 +909,9 @@ static int parse_subscriber(const char *line, struct procevent_subscriber *s,
 	if (comm) {
 		for (p = comm; (p = strstr(p, " mask=")) != NULL; p++)
 			end = p;
-		if (end) {
-			n = (size_t)(end - comm);
-			if (n > sizeof(s->comm) - 1)
-				n = sizeof(s->comm) - 1;
-			memcpy(s->comm, comm, n);
-		}
+		if (end)
+			comm_unescape(comm, (size_t)(end - comm), s->comm,
+				      sizeof(s->comm));
 	}
 	p = end ? end : line;
 	s->mask = (uint32_t)kv_u64(p, "mask");
@@ -931,23 +954,10 @@ static uint32_t type_by_name(const char *name)
 static int parse_held(const char *line, struct procevent_held *h)
 {
 	const char *comm = kv(line, "comm"), *v;
-	size_t n = 0;
-
 	memset(h, 0, sizeof(*h));
 	if (!comm)
 		return -EINVAL;
-	while (*comm && *comm != ' ' && n < sizeof(h->comm) - 1) {
-		if (comm[0] == '\\' && comm[1] >= '0' && comm[1] <= '3' &&
-		    comm[2] >= '0' && comm[2] <= '7' &&
-		    comm[3] >= '0' && comm[3] <= '7') {
-			h->comm[n++] = (char)((comm[1] - '0') << 6 |
-					      (comm[2] - '0') << 3 |
-					      (comm[3] - '0'));
-			comm += 4;
-		} else {
-			h->comm[n++] = *comm++;
-		}
-	}
+	comm_unescape(comm, strcspn(comm, " "), h->comm, sizeof(h->comm));
 	comm += strcspn(comm, " ");
 	h->pid = (pid_t)kv_u64(line, "pid");
 	h->tgid = (pid_t)kv_u64(line, "tgid");
