@@ -224,15 +224,17 @@ void pe_pool_give(struct pe_event *ev)
 
 /*
  * Probe context: take a free event for @task (current, or a new child).
- * Returns NULL and counts the loss when the pool is empty.
+ * Returns NULL when the pool is empty, and counts the loss when @count.
  */
-struct pe_event *pe_event_get(u32 type, struct task_struct *task)
+struct pe_event *__pe_event_get(u32 type, struct task_struct *task,
+				bool count)
 {
 	struct pe_stats *st = &pe_stats[pe_type_idx(type)];
 	struct pe_event *ev = __pe_pool_take(true);
 
 	if (!ev) {
-		atomic64_inc(&st->lost);
+		if (count)
+			atomic64_inc(&st->lost);
 		return NULL;
 	}
 	atomic_inc(&pe_inflight);
@@ -244,6 +246,24 @@ struct pe_event *pe_event_get(u32 type, struct task_struct *task)
 	ev->time_ns = ktime_get_ns();
 	ev->sender_uid = INVALID_UID;
 	return ev;
+}
+
+struct pe_event *pe_event_get(u32 type, struct task_struct *task)
+{
+	return __pe_event_get(type, task, true);
+}
+
+/* Probe context: give back an event that was not raised after all. */
+void pe_event_unget(struct pe_event *ev)
+{
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&pe_pool_lock, flags);
+	list_del(&ev->live);
+	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
+	pe_pool_give(ev);
+	/* Probes are gone before module exit waits for zero: no wake-up. */
+	atomic_dec(&pe_inflight);
 }
 
 static void pe_event_free(struct pe_event *ev)
@@ -301,11 +321,12 @@ static void pe_events_orphan(void)
 			refs[n++] = ev->sender;
 			atomic_dec(&pe_inflight);
 			/*
-			 * The last access: the task may free the event from
-			 * here on.  A task that read the old function first
-			 * waits for pe_pool_lock in pe_event_work().
+			 * The last access, ordered after every other: the
+			 * task may free the event from here on.  A task that
+			 * read the old function first waits for pe_pool_lock
+			 * in pe_event_work().
 			 */
-			WRITE_ONCE(ev->twork.func, pe_orphan_func);
+			smp_store_release(&ev->twork.func, pe_orphan_func);
 		}
 		raw_spin_unlock_irq(&pe_pool_lock);
 		again = n == PE_ORPHAN_BATCH;
@@ -524,6 +545,28 @@ static void pe_event_move_on(struct pe_event *ev)
 	pe_sub_leave_if_idle(sub);
 }
 
+/*
+ * @sub has a new owner: events of the owner's own threads waiting on it
+ * move on, as a close would move them, since they would now wait for
+ * their own process (SPEC 9.2, 9.3).
+ */
+void pe_sub_pass_own_events(struct pe_sub *sub)
+{
+	struct list_head *lists[] = { &sub->received, &sub->queue };
+	struct pe_event *ev, *tmp;
+	unsigned int i;
+
+	lockdep_assert_held(&pe_lock);
+	for (i = 0; i < ARRAY_SIZE(lists); i++) {
+		list_for_each_entry_safe(ev, tmp, lists[i], node) {
+			if (task_tgid(ev->task) != sub->owner)
+				continue;
+			pe_stats[pe_type_idx(ev->type)].moved++;
+			pe_event_move_on(ev);
+		}
+	}
+}
+
 /* A task blocked in RECV or read(), on its handle's readers list. */
 struct pe_reader {
 	struct list_head node;
@@ -623,7 +666,10 @@ static bool pe_signals_check(unsigned int *hidden)
 		fatal = sigismember(&pending, sig) &&
 			!siginmask(sig, SIG_KERNEL_IGNORE_MASK |
 				   SIG_KERNEL_STOP_MASK) &&
-			sh->action[sig - 1].sa.sa_handler == SIG_DFL;
+			sh->action[sig - 1].sa.sa_handler == SIG_DFL &&
+			/* get_signal() drops these for a pid ns init */
+			(!(t->signal->flags & SIGNAL_UNKILLABLE) ||
+			 sig_kernel_only(sig));
 	if (!fatal) {
 		clear_thread_flag(TIF_SIGPENDING);
 		*hidden |= PE_HID_SIGPENDING;
@@ -642,8 +688,12 @@ static void pe_signals_restore(unsigned int hidden)
 	spin_lock_irq(&sh->siglock);
 	if (hidden & PE_HID_NOTIFY)
 		set_thread_flag(TIF_NOTIFY_SIGNAL);
-	/* Sets TIF_SIGPENDING again for whatever is still pending. */
-	recalc_sigpending();
+	/*
+	 * Set again unconditionally: recalc_sigpending() would not for a
+	 * freezer's fake signal (the cgroup v1 freezer sends one only), and
+	 * a spurious one costs get_signal() a look.
+	 */
+	set_thread_flag(TIF_SIGPENDING);
 	spin_unlock_irq(&sh->siglock);
 }
 
@@ -740,13 +790,8 @@ static void pe_event_work(struct callback_head *head)
 		return;
 	}
 	pe_pool_fill(PE_REFILL_BATCH);
-	if (ev->claim && !pe_claim_decide(ev)) {
-		/* Another thread of the group raises the process's EXIT. */
-		pe_event_free(ev);
-		return;
-	}
 	if (ev->claim)
-		atomic64_inc(&st->raised);
+		pe_claim_settle(ev);
 	pe_event_fill(ev);
 
 	spin_lock(&pe_lock);
@@ -768,31 +813,24 @@ static void pe_event_work(struct callback_head *head)
  * Probe context: queue the hold as task work on the event's task.  The
  * work runs on the way back to user space (signals, exec, a new child's
  * first return from fork) or in exit_task_work() before the parent is
- * notified (exits).  A claim (ev->claim set) counts as raised only when
- * its work has won it: one that another thread wins raises nothing.  On
- * failure the event goes back to the pool; the caller must not have taken
- * references into it yet.
+ * notified (exits).  On failure the event goes back to the pool; the
+ * caller must not have taken references into it yet.
  */
 bool pe_event_raise(struct pe_event *ev)
 {
 	struct pe_stats *st = &pe_stats[pe_type_idx(ev->type)];
-	unsigned long flags;
 
 	init_task_work(&ev->twork, pe_event_work);
 	if (likely(!task_work_add(ev->task, &ev->twork, TWA_RESUME))) {
-		if (!ev->claim)
-			atomic64_inc(&st->raised);
+		atomic64_inc(&st->raised);
 		return true;
 	}
 	/* Only a task past exit_task_work() refuses; ours never are. */
 	WARN_ON_ONCE(1);
 	atomic64_inc(&st->lost);
-	raw_spin_lock_irqsave(&pe_pool_lock, flags);
-	list_del(&ev->live);
-	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
-	pe_pool_give(ev);
-	/* Probes are gone before module exit waits for zero: no wake-up. */
-	atomic_dec(&pe_inflight);
+	if (ev->claim)
+		pe_claim_unlink(ev);
+	pe_event_unget(ev);
 	return false;
 }
 

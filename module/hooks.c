@@ -32,18 +32,18 @@
 #include "compat.h"
 
 /*
- * Tasks that raise no event of any type (SPEC 1 and 9.2): kernel threads
- * and io_uring workers, user-mode helpers (their parent is a kernel
- * thread: a kernel worker waits for them on behalf of whoever asked, often
- * a subscriber inside a system call), and every thread of a process that
- * owns a subscription.  The system's init has a kernel thread for parent
- * too (the idle task) and is no helper.
+ * Processes whose threads raise no event of any type (SPEC 1 and 9.2):
+ * user-mode helpers (their parent is a kernel thread: a kernel worker
+ * waits for them on behalf of whoever asked, often a subscriber inside a
+ * system call), and the process that owns a subscription.  The system's
+ * init has a kernel thread for parent too (the idle task) and is no
+ * helper.
  */
-static bool pe_task_exempt(struct task_struct *task)
+static bool pe_process_exempt(struct task_struct *task)
 {
 	bool helper;
 
-	if (task->flags & (PF_KTHREAD | PF_IO_WORKER))
+	if (task->flags & PF_KTHREAD)
 		return true;
 	rcu_read_lock();
 	helper = rcu_dereference(task->real_parent)->flags & PF_KTHREAD;
@@ -54,14 +54,147 @@ static bool pe_task_exempt(struct task_struct *task)
 }
 
 /*
+ * Threads that raise no SIGNAL or EXEC event, besides those of exempt
+ * processes: io_uring's workers, which never run user code.  (The last
+ * thread of a process raises its EXIT whatever it is: an io_uring
+ * SQPOLL thread can be the last to leave.)
+ */
+static bool pe_task_exempt(struct task_struct *task)
+{
+	return (task->flags & PF_IO_WORKER) || pe_process_exempt(task);
+}
+
+/*
+ * vfork marks (SPEC 9.2).  A child that a subscriber's thread created
+ * with CLONE_VFORK raises no event until it has exec'd (no FORK, no
+ * SIGNAL, no EXIT): its parent waits for it, often inside posix_spawn()
+ * with every signal blocked.  The exit tracepoint cannot tell a vfork
+ * child (vfork_done is cleared before it on 6.1), so the new-task probe,
+ * which sees the clone flags, marks the child: a pool event holding a
+ * reference on the child's pid, in a small hash.  A mark counts while the
+ * task has not exec'd (PF_FORKNOEXEC, cleared by exec), so every thread of
+ * the child sees it; a delayed work drops marks once their process has
+ * exec'd or is gone.
+ */
+#define PE_VFORK_BITS	6
+
+static DEFINE_RAW_SPINLOCK(pe_vfork_lock);
+static struct hlist_head pe_vforks[1 << PE_VFORK_BITS];	/* (pe_vfork_lock) */
+static unsigned int pe_nr_vforks;	/* (pe_vfork_lock), peeked by probes */
+
+static void pe_vfork_gc(struct work_struct *work);
+static DECLARE_DELAYED_WORK(pe_vfork_gc_work, pe_vfork_gc);
+
+static struct hlist_head *pe_vfork_head(struct pid *pid)
+{
+	return &pe_vforks[hash_ptr(pid, PE_VFORK_BITS)];
+}
+
+static void pe_vfork_mark(struct task_struct *child)
+{
+	struct pe_event *mark = pe_pool_take();
+	unsigned long flags;
+	bool first;
+
+	if (!mark) {
+		/* No memory: the child is held as anyone else's. */
+		atomic64_inc(&pe_stats[pe_type_idx(PROCEVENT_EXIT)].lost);
+		return;
+	}
+	mark->sender = get_pid(task_pid(child));
+	raw_spin_lock_irqsave(&pe_vfork_lock, flags);
+	hlist_add_head(&mark->claim_node, pe_vfork_head(mark->sender));
+	first = !pe_nr_vforks++;
+	raw_spin_unlock_irqrestore(&pe_vfork_lock, flags);
+	if (first)
+		schedule_delayed_work(&pe_vfork_gc_work, HZ);
+}
+
+/* Probe context: is @task in a subscriber's vfork child, before exec? */
+static bool pe_vfork_exempt(struct task_struct *task)
+{
+	struct pid *tgid = task_tgid(task);
+	struct pe_event *mark;
+	unsigned long flags;
+	bool found = false;
+
+	if (!READ_ONCE(pe_nr_vforks) || !(task->flags & PF_FORKNOEXEC))
+		return false;
+	raw_spin_lock_irqsave(&pe_vfork_lock, flags);
+	hlist_for_each_entry(mark, pe_vfork_head(tgid), claim_node) {
+		if (mark->sender == tgid) {
+			found = true;
+			break;
+		}
+	}
+	raw_spin_unlock_irqrestore(&pe_vfork_lock, flags);
+	return found;
+}
+
+/* Has the process of @pid exec'd, or gone? */
+static bool pe_vfork_over(struct pid *pid)
+{
+	struct task_struct *t;
+	bool over;
+
+	rcu_read_lock();
+	t = pid_task(pid, PIDTYPE_TGID);
+	over = !t || !(READ_ONCE(t->flags) & PF_FORKNOEXEC);
+	rcu_read_unlock();
+	return over;
+}
+
+static void pe_vfork_drop(struct pe_event *mark)
+{
+	put_pid(mark->sender);
+	mark->sender = NULL;
+	pe_pool_give(mark);
+}
+
+/* Drop the marks that are over; look again later while any is left. */
+static void pe_vfork_gc(struct work_struct *work)
+{
+	struct pe_event *mark, *done = NULL;
+	struct hlist_node *tmp;
+	unsigned int i;
+	bool again;
+
+	raw_spin_lock_irq(&pe_vfork_lock);
+	for (i = 0; i < ARRAY_SIZE(pe_vforks); i++) {
+		hlist_for_each_entry_safe(mark, tmp, &pe_vforks[i],
+					  claim_node) {
+			if (!pe_vfork_over(mark->sender))
+				continue;
+			hlist_del(&mark->claim_node);
+			pe_nr_vforks--;
+			/* Chained through ->task, dropped below. */
+			mark->task = (struct task_struct *)done;
+			done = mark;
+		}
+	}
+	again = pe_nr_vforks;
+	raw_spin_unlock_irq(&pe_vfork_lock);
+	while (done) {
+		mark = done;
+		done = (struct pe_event *)mark->task;
+		pe_vfork_drop(mark);
+	}
+	if (again)
+		schedule_delayed_work(&pe_vfork_gc_work, HZ);
+}
+
+/*
  * Exit claims.  Before 6.16 the exit tracepoint does not say which thread
  * decremented signal->live to zero, and every thread that reaches the
- * tracepoint after that point reads zero: each such thread of a group
- * that still has other threads is a candidate.  A candidate raises an
- * event like any other, marked as a claim and linked in a hash bucket by
- * its signal_struct; the decision is taken in its task work, where it may
- * sleep (pe_claim_decide()).  A single-threaded exit, the common one,
- * takes no lock here: no other thread is left to be a candidate.
+ * tracepoint after that point reads zero: each is a candidate.  A
+ * single-threaded exit, the common one, is alone and takes no lock.  In a
+ * multi-threaded group the first candidate links its event as the group's
+ * claim in a hash bucket keyed by the signal_struct; a later candidate
+ * finds it there and raises nothing.  The claim stays linked until its
+ * task work has seen every other thread past the point where it could
+ * still reach the tracepoint (pe_claim_settle()), so no candidate can come
+ * after it is gone.  Exactly one EXIT per process, one event per claim,
+ * and no table for anyone to fill.
  */
 #define PE_CLAIM_BITS	6
 
@@ -77,18 +210,40 @@ static struct pe_claim_bucket *pe_claim_bucket(struct signal_struct *sig)
 	return &pe_claim_hash[hash_ptr(sig, PE_CLAIM_BITS)];
 }
 
-static void pe_claim_add(struct pe_event *ev, struct signal_struct *sig)
+/*
+ * Probe context, a candidate of a multi-threaded group: the group's claim
+ * event when this thread is the first, or NULL.
+ */
+static struct pe_event *pe_claim_take(struct task_struct *task)
 {
+	struct signal_struct *sig = task->signal;
 	struct pe_claim_bucket *b = pe_claim_bucket(sig);
+	struct pe_event *ev, *other;
 	unsigned long flags;
 
-	ev->claim_sig = sig;
+	/* Taken before the bucket lock: pe_pool_lock nests the other way. */
+	ev = __pe_event_get(PROCEVENT_EXIT, task, false);
 	raw_spin_lock_irqsave(&b->lock, flags);
-	hlist_add_head(&ev->claim_node, &b->head);
+	hlist_for_each_entry(other, &b->head, claim_node) {
+		if (other->claim_sig == sig) {
+			raw_spin_unlock_irqrestore(&b->lock, flags);
+			if (ev)
+				pe_event_unget(ev);
+			return NULL;
+		}
+	}
+	if (ev) {
+		ev->claim = true;
+		ev->claim_sig = sig;
+		hlist_add_head(&ev->claim_node, &b->head);
+	}
 	raw_spin_unlock_irqrestore(&b->lock, flags);
+	if (!ev)
+		atomic64_inc(&pe_stats[pe_type_idx(PROCEVENT_EXIT)].lost);
+	return ev;
 }
 
-/* Unload: take an orphaned claim event out of its bucket. */
+/* The claim's work is done with it, or unload orphaned it. */
 void pe_claim_unlink(struct pe_event *ev)
 {
 	struct pe_claim_bucket *b = pe_claim_bucket(ev->claim_sig);
@@ -104,7 +259,7 @@ void pe_claim_unlink(struct pe_event *ev)
  * exit tracepoint?  Every thread has decremented signal->live.  One that
  * has passed exit_files() (files is NULL: set under task_lock() after the
  * tracepoint) or exit_notify() cannot; one stuck later in its exit (a
- * FUSE flush, a dead NFS server) does not keep the others waiting.
+ * FUSE flush, a dead NFS server) does not keep the claim waiting.
  */
 static bool pe_group_may_arrive(void)
 {
@@ -115,7 +270,6 @@ static bool pe_group_may_arrive(void)
 	for_each_thread(current, t) {
 		if (t == current || READ_ONCE(t->exit_state))
 			continue;
-		/* Orders its claim (linked before) before our bucket lock. */
 		task_lock(t);
 		files = t->files;
 		task_unlock(t);
@@ -129,159 +283,42 @@ static bool pe_group_may_arrive(void)
 }
 
 /*
- * Task work of a claim event: does this thread raise its group's EXIT?
- * First wait until no other thread can still reach the tracepoint, so that
- * every candidate of the group has linked its claim; then the first
- * candidate to get here wins and marks the others lost.  Exactly one wins
- * however many candidates there are, with no table to fill.  The wait is
- * short (the other threads are already in do_exit()) and the task's parent
- * is not notified before all its threads are gone anyway.
+ * Task work of a claim: wait until no other thread of the group can still
+ * reach the tracepoint (they are all in do_exit() already, so the wait is
+ * short, and the parent is not notified before they are gone anyway),
+ * then let go of the claim.  Unload cuts the wait short.
  */
-bool pe_claim_decide(struct pe_event *ev)
+void pe_claim_settle(struct pe_event *ev)
 {
-	struct pe_claim_bucket *b = pe_claim_bucket(ev->claim_sig);
 	unsigned int delay = 1;
-	struct pe_event *other;
-	bool won;
 
 	while (!READ_ONCE(pe_unloading) && pe_group_may_arrive()) {
 		schedule_timeout_idle(delay);
 		delay = min(delay * 2, (unsigned int)HZ / 10);
 	}
-	raw_spin_lock_irq(&b->lock);
-	won = !ev->claim_lost;
-	if (won) {
-		hlist_for_each_entry(other, &b->head, claim_node)
-			if (other->claim_sig == ev->claim_sig)
-				other->claim_lost = true;
-	}
-	hlist_del_init(&ev->claim_node);
-	raw_spin_unlock_irq(&b->lock);
-	return won;
-}
-
-/*
- * vfork marks (SPEC 9.2).  A child that a subscriber's thread created
- * with CLONE_VFORK raises no FORK, and no EXIT when it dies without
- * having exec'd: its parent waits for it, often inside posix_spawn() with
- * every signal blocked.  The exit tracepoint cannot tell a vfork child
- * (vfork_done is cleared before it on 6.1), so the new-task probe, which
- * sees the clone flags, marks the child here: a pool event holding a
- * reference on the child's pid.  The exit probe takes the mark away; a
- * delayed work drops marks whose task went without the exit probe seeing
- * it (no EXIT subscriber at that moment).
- */
-static DEFINE_RAW_SPINLOCK(pe_vfork_lock);
-static LIST_HEAD(pe_vforks);		/* (pe_vfork_lock) marks */
-static unsigned int pe_nr_vforks;	/* (pe_vfork_lock), peeked by probes */
-
-static void pe_vfork_gc(struct work_struct *work);
-static DECLARE_DELAYED_WORK(pe_vfork_gc_work, pe_vfork_gc);
-
-static void pe_vfork_mark(struct task_struct *child)
-{
-	struct pe_event *mark = pe_pool_take();
-	unsigned long flags;
-	bool first;
-
-	if (!mark) {
-		/* No memory: the child is held as anyone else's. */
-		atomic64_inc(&pe_stats[pe_type_idx(PROCEVENT_EXIT)].lost);
-		return;
-	}
-	mark->sender = get_pid(task_pid(child));
-	raw_spin_lock_irqsave(&pe_vfork_lock, flags);
-	list_add_tail(&mark->node, &pe_vforks);
-	first = !pe_nr_vforks++;
-	raw_spin_unlock_irqrestore(&pe_vfork_lock, flags);
-	if (first)
-		schedule_delayed_work(&pe_vfork_gc_work, HZ);
-}
-
-/*
- * Exit probe: is @task a subscriber's vfork child that never exec'd?  The
- * mark goes either way.  The task still holds its own pid, so dropping our
- * reference here never frees it.
- */
-static bool pe_vfork_exempt(struct task_struct *task)
-{
-	struct pid *tgid = task_tgid(task);
-	struct pe_event *mark, *found = NULL;
-	unsigned long flags;
-
-	raw_spin_lock_irqsave(&pe_vfork_lock, flags);
-	list_for_each_entry(mark, &pe_vforks, node) {
-		if (mark->sender == tgid) {
-			list_del_init(&mark->node);
-			pe_nr_vforks--;
-			found = mark;
-			break;
-		}
-	}
-	raw_spin_unlock_irqrestore(&pe_vfork_lock, flags);
-	if (!found)
-		return false;
-	put_pid(found->sender);
-	found->sender = NULL;
-	pe_pool_give(found);
-	/* PF_FORKNOEXEC is cleared by a successful exec. */
-	return task->flags & PF_FORKNOEXEC;
-}
-
-#define PE_VFORK_GC_BATCH	32
-
-/* Drop marks whose task is gone, then look again later while any is left. */
-static void pe_vfork_gc(struct work_struct *work)
-{
-	struct pe_event *mark, *tmp;
-	LIST_HEAD(dead);
-	bool again;
-
-	raw_spin_lock_irq(&pe_vfork_lock);
-	list_for_each_entry_safe(mark, tmp, &pe_vforks, node) {
-		if (pid_has_task(mark->sender, PIDTYPE_PID))
-			continue;
-		list_move(&mark->node, &dead);
-		pe_nr_vforks--;
-	}
-	again = pe_nr_vforks;
-	raw_spin_unlock_irq(&pe_vfork_lock);
-	list_for_each_entry_safe(mark, tmp, &dead, node) {
-		list_del_init(&mark->node);
-		put_pid(mark->sender);
-		mark->sender = NULL;
-		pe_pool_give(mark);
-	}
-	if (again)
-		schedule_delayed_work(&pe_vfork_gc_work, HZ);
+	pe_claim_unlink(ev);
 }
 
 void pe_exit_hook(struct task_struct *task, enum pe_last last)
 {
 	struct pe_event *ev;
-	bool claim = false;
 
 	if (!(READ_ONCE(pe_want) & PROCEVENT_EXIT))
 		return;
 	if (last == PE_LAST_NO)
 		return;
-	if (last == PE_LAST_UNKNOWN) {
-		if (atomic_read(&task->signal->live))
-			return;
-		/* A candidate: see pe_claim_decide(). */
-		claim = !thread_group_empty(task);
-	}
-	if (pe_task_exempt(task))
+	if (last == PE_LAST_UNKNOWN && atomic_read(&task->signal->live))
 		return;
-	if (READ_ONCE(pe_nr_vforks) && pe_vfork_exempt(task))
+	if (pe_process_exempt(task) || pe_vfork_exempt(task))
 		return;
-	ev = pe_event_get(PROCEVENT_EXIT, task);
-	if (!ev)
-		return;
-	ev->claim = claim;
+	/* A candidate: see "Exit claims" above. */
+	if (last == PE_LAST_UNKNOWN && !thread_group_empty(task))
+		ev = pe_claim_take(task);
+	else
+		ev = pe_event_get(PROCEVENT_EXIT, task);
 	/* The work runs in this task, after this probe has returned. */
-	if (pe_event_raise(ev) && claim)
-		pe_claim_add(ev, task->signal);
+	if (ev)
+		pe_event_raise(ev);
 }
 
 /*
@@ -367,7 +404,7 @@ static void pe_probe_signal(void *data, int signo, struct kernel_siginfo *info,
 	if (!ka || ka->sa.sa_handler == SIG_DFL ||
 	    ka->sa.sa_handler == SIG_IGN)
 		return;
-	if (pe_task_exempt(current))
+	if (pe_task_exempt(current) || pe_vfork_exempt(current))
 		return;
 	ev = pe_event_get(PROCEVENT_SIGNAL, current);
 	if (!ev)
@@ -518,14 +555,17 @@ void pe_hooks_exit(void)
 /* Module exit, after pe_hooks_exit(): drop the vfork marks. */
 void pe_hooks_free(void)
 {
-	struct pe_event *mark, *tmp;
+	struct hlist_node *tmp;
+	struct pe_event *mark;
+	unsigned int i;
 
 	cancel_delayed_work_sync(&pe_vfork_gc_work);
-	list_for_each_entry_safe(mark, tmp, &pe_vforks, node) {
-		list_del_init(&mark->node);
-		put_pid(mark->sender);
-		mark->sender = NULL;
-		pe_pool_give(mark);
+	for (i = 0; i < ARRAY_SIZE(pe_vforks); i++) {
+		hlist_for_each_entry_safe(mark, tmp, &pe_vforks[i],
+					  claim_node) {
+			hlist_del(&mark->claim_node);
+			pe_vfork_drop(mark);
+		}
 	}
 	pe_nr_vforks = 0;
 }

@@ -49,7 +49,7 @@
  * and, never nested with the above:
  *   pe_pool_lock     raw: the free pool and the live list (event.c, taken
  *                    by probes); a claim bucket's lock nests inside it
- *                    at unload only
+ *                    at unload only, never the other way
  *   pe_claim_hash[].lock  raw: exit claims (hooks.c, taken by probes)
  *   pe_vfork_lock    raw: vfork marks (hooks.c, taken by probes)
  * No lock is held while sleeping, and probes take only the raw locks.
@@ -109,11 +109,11 @@ struct pe_event {
 	u64 deadline;			/* CLOCK_MONOTONIC ns, 0: none */
 	bool kill;			/* vetoed: SIGKILL when released */
 
-	/* Exit claims (hooks.c), before 6.16: see pe_claim_decide(). */
-	struct hlist_node claim_node;	/* (claim bucket lock) */
+	/* Exit claims (hooks.c), before 6.16: see "Exit claims" there. */
+	/* (claim bucket lock) claim; (pe_vfork_lock) a vfork mark */
+	struct hlist_node claim_node;
 	struct signal_struct *claim_sig; /* compared only, never followed */
-	bool claim;			/* raised by a multi-threaded group */
-	bool claim_lost;		/* (claim bucket lock) another raises */
+	bool claim;			/* a multi-threaded group's claim */
 
 	/* Payload, written before the event is first queued. */
 	s32 status;
@@ -199,10 +199,14 @@ unsigned int pe_pool_size_now(void);
 void pe_pool_exit(void);
 struct pe_event *pe_pool_take(void);
 void pe_pool_give(struct pe_event *ev);
+struct pe_event *__pe_event_get(u32 type, struct task_struct *task,
+				bool count);
 struct pe_event *pe_event_get(u32 type, struct task_struct *task);
+void pe_event_unget(struct pe_event *ev);
 bool pe_event_raise(struct pe_event *ev);
 void pe_event_deliver(struct pe_event *ev, struct list_head *pos);
 void pe_sub_wake(struct pe_sub *sub);
+void pe_sub_pass_own_events(struct pe_sub *sub);
 int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
 		  bool nonblock);
 void pe_event_unrecv(struct pe_sub *sub, u64 id);
@@ -215,7 +219,7 @@ int pe_hooks_init(void);
 int pe_hooks_update(unsigned int want);
 void pe_hooks_exit(void);
 void pe_hooks_free(void);
-bool pe_claim_decide(struct pe_event *ev);
+void pe_claim_settle(struct pe_event *ev);
 void pe_claim_unlink(struct pe_event *ev);
 extern struct mutex pe_hooks_mutex;
 

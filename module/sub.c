@@ -138,6 +138,7 @@ static void pe_sub_take_over(struct pe_sub *sub)
 	WRITE_ONCE(pe_owners[sub->slot], owner);
 	put_pid(sub->owner);
 	sub->owner = owner;
+	pe_sub_pass_own_events(sub);
 }
 
 static void pe_owner_watch(struct pe_sub *sub);
