@@ -798,4 +798,76 @@ TEST_F(self, holder_subscribing_after_owner_exit_joins_at_end_as_owner)
 	EXPECT_EQ(p.c.pid, proc_owner_at(2));
 }
 
+/* The thread of takeover_child that takes the subscription over. */
+static void *takeover_thread(void *arg)
+{
+	uint32_t mask = PROCEVENT_SIGNAL;
+	int fd = (int)(long)arg;
+
+	if (pe_gate_wait() == 'm' &&
+	    !ioctl(fd, PROCEVENT_IOC_SET_MASK, &mask))
+		pe_report_byte('M');
+	return NULL;
+}
+
+/*
+ * Takes a handled SIGUSR1 in its main thread (held: it does not own the
+ * subscription yet) while its other thread sets a non-zero mask.
+ */
+static int takeover_child(void *arg)
+{
+	struct sigaction sa;
+	pthread_t th;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;
+	if (sigaction(SIGUSR1, &sa, NULL))
+		return 100;
+	if (pthread_create(&th, NULL, takeover_thread, arg))
+		return 101;
+	raise(SIGUSR1);
+	pthread_join(th, NULL);
+	pe_gate_wait();
+	return 0;
+}
+
+/*
+ * SPEC 9.3 with 9.2: a process that takes a subscription over while one
+ * of its own threads is held on it would wait for itself; that event
+ * moves on at the take-over (here: no one else, so the thread goes on).
+ */
+TEST_F(self, take_over_moves_the_new_owners_own_events_on)
+{
+	struct procevent_event ev;
+	struct pe_child k;
+	int fd, dupfd, st = -1, a, b;
+	uint64_t t0, ms;
+
+	fd = open_sub(PROCEVENT_SIGNAL);
+	ASSERT_LE(0, fd);
+	/* The child closes the tracked handles it inherits; not this one. */
+	dupfd = dup(fd);
+	ASSERT_LE(0, dupfd);
+	ASSERT_EQ(0, pe_spawn(&k, takeover_child, (void *)(long)dupfd));
+	close(dupfd);
+	ASSERT_EQ(0, pe_wait_event(fd, &ev, PE_WAIT_MS));
+	ASSERT_EQ(PROCEVENT_SIGNAL, ev.type);
+	ASSERT_EQ(k.pid, ev.pid);
+	t0 = pe_mono();
+	ASSERT_EQ(0, pe_go(&k, 'm'));
+	a = pe_expect_byte(&k, 2 * PE_DEADLINE_MS);
+	b = pe_expect_byte(&k, 2 * PE_DEADLINE_MS);
+	ms = ms_since(t0);
+	EXPECT_EQ('M' + SIGUSR1, a + b) TH_LOG("reported %d and %d", a, b);
+	EXPECT_GT(PE_PROMPT_MS, ms)
+		TH_LOG("the new owner's thread was held %llu ms after it took over",
+		       (unsigned long long)ms);
+	EXPECT_EQ(k.pid, pe_fdv(fd, "owner"));
+	EXPECT_EQ(1, pe_fdv(fd, "position"));
+	EXPECT_EQ(-ENOENT, pe_ack(fd, ev.id));
+	ASSERT_EQ(0, pe_go(&k, 'x'));
+	ASSERT_EQ(0, pe_reap(k.pid, PE_WAIT_MS, &st));
+	EXPECT_EQ(0, st);
+}
+
 TEST_HARNESS_MAIN
