@@ -19,6 +19,7 @@
 #include <linux/slab.h>
 #include <linux/user_namespace.h>
 #include <linux/wait_bit.h>
+#include <linux/workqueue.h>
 
 #include "internal.h"
 #include "compat.h"
@@ -68,7 +69,8 @@ static unsigned int pe_pool_cap(void)
 	return size ? size + PE_REFILL_BATCH : 0;
 }
 
-static void pe_pool_fill(unsigned int batch)
+/* Allocate free events until the pool holds @target, at most @batch. */
+static void pe_pool_fill_to(unsigned int target, unsigned int batch)
 {
 	struct pe_event *ev;
 	unsigned long flags;
@@ -76,10 +78,10 @@ static void pe_pool_fill(unsigned int batch)
 
 	while (batch--) {
 		/* Racy peek: the pool is full nearly always. */
-		if (READ_ONCE(pe_pool_count) >= READ_ONCE(pe_pool_size))
+		if (READ_ONCE(pe_pool_count) >= target)
 			return;
 		raw_spin_lock_irqsave(&pe_pool_lock, flags);
-		full = pe_pool_count >= READ_ONCE(pe_pool_size);
+		full = pe_pool_count >= target;
 		raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
 		if (full)
 			return;
@@ -93,12 +95,27 @@ static void pe_pool_fill(unsigned int batch)
 	}
 }
 
+static void pe_pool_fill(unsigned int batch)
+{
+	pe_pool_fill_to(READ_ONCE(pe_pool_size), batch);
+}
+
+/*
+ * Kicked when the probes took the pool below half its size, that is in a
+ * burst: fill it to twice its size, ahead of the probes still to come.
+ * The excess goes as events are freed (pe_pool_cap()).
+ */
 static void pe_pool_refill(struct work_struct *work)
 {
-	pe_pool_fill(UINT_MAX);
+	pe_pool_fill_to(2 * READ_ONCE(pe_pool_size), UINT_MAX);
 }
 
 static DECLARE_WORK(pe_pool_work, pe_pool_refill);
+/*
+ * Unbound and high-priority: the refill runs on whichever CPU is free
+ * first, not behind the burst on the CPU that raised it.
+ */
+static struct workqueue_struct *pe_pool_wq;
 
 /* Free what the pool holds beyond pe_pool_size. */
 static void pe_pool_trim(void)
@@ -159,10 +176,19 @@ unsigned int pe_pool_size_now(void)
 
 int pe_pool_init(void)
 {
+	pe_pool_wq = alloc_workqueue("procevent", WQ_UNBOUND | WQ_HIGHPRI, 0);
+	if (!pe_pool_wq)
+		return -ENOMEM;
 	kernel_param_lock(THIS_MODULE);
 	pe_pool_ready = true;
 	kernel_param_unlock(THIS_MODULE);
-	pe_pool_fill(UINT_MAX);
+	/*
+	 * The first fill goes through the refill work, so that the pool
+	 * has its worker before the first burst: starting one then, in a
+	 * storm of exits and forks, took longer than the burst itself.
+	 */
+	queue_work(pe_pool_wq, &pe_pool_work);
+	flush_work(&pe_pool_work);
 	if (pe_pool_size && !pe_pool_count)
 		return -ENOMEM;
 	return 0;
@@ -175,7 +201,11 @@ void pe_pool_exit(void)
 	pe_pool_closed = true;
 	WRITE_ONCE(pe_pool_size, 0);
 	kernel_param_unlock(THIS_MODULE);
-	cancel_work_sync(&pe_pool_work);
+	if (pe_pool_wq) {
+		/* Probes are gone: nothing queues the refill any more. */
+		destroy_workqueue(pe_pool_wq);
+		pe_pool_wq = NULL;
+	}
 	pe_pool_trim();
 }
 
@@ -200,7 +230,7 @@ static struct pe_event *__pe_pool_take(bool live)
 	low = pe_pool_count < READ_ONCE(pe_pool_size) / 2;
 	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
 	if (low)
-		queue_work(system_highpri_wq, &pe_pool_work);
+		queue_work(pe_pool_wq, &pe_pool_work);
 	return ev;
 }
 

@@ -4,16 +4,17 @@
 # Build the debug kernel that the VM tests boot besides the Debian kernels,
 # or find it in the cache, and print its build directory.
 #
-#   scripts/debug-kernel.sh [FRAGMENT]
+#   scripts/debug-kernel.sh [--version V] [FRAGMENT]
 #
-# The kernel is linux-source-6.1 (scripts/ksrc.sh) configured as tinyconfig
-# plus FRAGMENT (default selftests/vm/debug.config): KASAN, lockdep,
-# kmemleak and the other checkers, and just enough to boot the test VM.
-# It is built out of tree (O=) in
+# The kernel is linux-source-V (default 6.1; 6.12 too; scripts/ksrc.sh)
+# configured as tinyconfig plus FRAGMENT (default selftests/vm/debug.config):
+# KASAN, lockdep, kmemleak and the other checkers, and just enough to boot
+# the test VM.  It is built out of tree (O=) in
 #
-#   $PROCEVENT_CACHE/debug-kernel/<key>/
+#   $PROCEVENT_CACHE/debug-kernel/<key>/        (6.1)
+#   $PROCEVENT_CACHE/debug-kernel-V/<key>/      (any other V)
 #
-# where <key> is a hash of the fragment and of the linux-source-6.1 package
+# where <key> is a hash of the fragment and of the linux-source-V package
 # version: a cached build is used as long as neither changed, otherwise the
 # kernel is built afresh (a few minutes on two cores) and older builds are
 # removed.  The directory holds arch/x86/boot/bzImage and is a complete
@@ -27,23 +28,33 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+v=6.1
+if [[ ${1:-} == --version ]]; then
+	v=$2
+	shift 2
+fi
 fragment=$(realpath "${1:-$root/selftests/vm/debug.config}")
 cache=${PROCEVENT_CACHE:-/var/cache/procevent}
 base=$cache/debug-kernel
+[[ $v == 6.1 ]] || base=$cache/debug-kernel-$v
 jobs=${PROCEVENT_JOBS:-$(($(nproc 2>/dev/null || echo 1) + 1))}
 
 log() {
 	echo "debug-kernel: $*" >&2
 }
 
-ksrc=$("$root/scripts/ksrc.sh")
-srcver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || true)
+ksrc=$(PROCEVENT_KSRC_VERSION=$v "$root/scripts/ksrc.sh")
+srcver=$(dpkg-query -W -f='${Version}' "linux-source-$v" 2>/dev/null || true)
 if [[ -z $srcver ]]; then
 	# An extracted tree without the package (removed since): key it by
 	# the tree's own version.
 	srcver=$(make -s -C "$ksrc" kernelversion)
 fi
-key=$({ echo "linux-source-6.1 $srcver"; cat "$fragment"; } |
+# What a newer tree needs besides the fragment: from 6.2 tinyconfig picks
+# SLUB_TINY, which KASAN and SLUB_DEBUG exclude.
+extra=
+[[ $v == 6.1 ]] || extra='CONFIG_SLUB_TINY=n'
+key=$({ echo "linux-source-$v $srcver"; cat "$fragment"; [[ -z $extra ]] || echo "$extra"; } |
 	sha256sum | cut -c1-16)
 dir=$base/$key
 stamp=$dir/.procevent-built
@@ -61,10 +72,12 @@ if [[ -f $stamp ]]; then
 	exit 0
 fi
 
-log "building linux-source-6.1 $srcver with $fragment in $dir (key $key)"
+log "building linux-source-$v $srcver with $fragment in $dir (key $key)"
 start=$SECONDS
 rm -rf "$dir"
 mkdir -p "$dir"
+{ cat "$fragment"; [[ -z $extra ]] || echo "$extra"; } >"$dir/fragment.config"
+fragment=$dir/fragment.config
 {
 	make -C "$ksrc" O="$dir" tinyconfig
 	"$ksrc/scripts/kconfig/merge_config.sh" -m -O "$dir" "$dir/.config" "$fragment"

@@ -8,16 +8,19 @@
 #
 # Environment:
 #   PROCEVENT_CACHE        cache directory (default /var/cache/procevent)
+#   PROCEVENT_KSRC_VERSION the linux-source-V package (default 6.1; the
+#                          6.12 debug kernel uses 6.12)
 #   PROCEVENT_KSRC_TARBALL tarball to extract
-#                          (default /usr/src/linux-source-6.1.tar.xz)
+#                          (default /usr/src/linux-source-V.tar.xz)
 #
 # Only the path goes to stdout, so callers can write KSRC=$(scripts/ksrc.sh).
 
 set -euo pipefail
 
-tarball=${PROCEVENT_KSRC_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
+v=${PROCEVENT_KSRC_VERSION:-6.1}
+tarball=${PROCEVENT_KSRC_TARBALL:-/usr/src/linux-source-$v.tar.xz}
 cache=${PROCEVENT_CACHE:-/var/cache/procevent}
-dest=$cache/linux-source-6.1
+dest=$cache/linux-source-$v
 stamp=$dest/.procevent-extracted
 
 # The stamp records the tarball's size and mtime: a package upgrade may
@@ -49,19 +52,19 @@ fi
 
 mkdir -p "$cache"
 # Serialise concurrent callers: only one extracts, the others wait for it.
-exec 9>"$cache/.linux-source-6.1.lock"
+exec 9>"$cache/.linux-source-$v.lock"
 flock 9
 if ! fresh; then
 	echo "ksrc: extracting $tarball into $cache" >&2
 	tmp=$(mktemp -d "$cache/.extract.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
 	tar -xJf "$tarball" -C "$tmp"
-	if [[ ! -d $tmp/linux-source-6.1 ]]; then
-		echo "ksrc: $tarball has no linux-source-6.1/ directory" >&2
+	if [[ ! -d $tmp/linux-source-$v ]]; then
+		echo "ksrc: $tarball has no linux-source-$v/ directory" >&2
 		exit 1
 	fi
 	rm -rf "$dest"
-	mv "$tmp/linux-source-6.1" "$dest"
+	mv "$tmp/linux-source-$v" "$dest"
 	tarball_id >"$stamp"
 fi
 echo "$dest"

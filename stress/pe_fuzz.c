@@ -290,6 +290,33 @@ static void op_valid_ioctl(struct th *t, int fd)
 	}
 }
 
+/* PROCEVENT_IOC_GET_INFO, of any size from the first version's on. */
+static int is_get_info(unsigned int cmd)
+{
+	return _IOC_TYPE(cmd) == PROCEVENT_IOC_MAGIC &&
+	       _IOC_NR(cmd) == _IOC_NR(PROCEVENT_IOC_GET_INFO) &&
+	       _IOC_DIR(cmd) == _IOC_READ &&
+	       _IOC_SIZE(cmd) >= PROCEVENT_INFO_SIZE_VER0;
+}
+
+/*
+ * GET_INFO writes _IOC_SIZE(cmd) bytes: into a buffer that large (0), or
+ * through a bad pointer (EFAULT).
+ */
+static void op_get_info(struct th *t, int fd, unsigned int cmd)
+{
+	static __thread unsigned char info[1 << _IOC_SIZEBITS];
+	int good = pe_rand_below(&t->seed, 2);
+	long r;
+	int e;
+
+	r = ioctl(fd, cmd, good ? (void *)info : (void *)16);
+	e = errno;
+	count_result(r, e);
+	if (good ? r != 0 : (r != -1 || e != EFAULT))
+		bad("get_info", r, e, cmd, 0);
+}
+
 /* A random command number: unknown ones must be ENOTTY. */
 static void op_random_ioctl(struct th *t, int fd)
 {
@@ -317,6 +344,8 @@ static void op_random_ioctl(struct th *t, int fd)
 	for (i = 0; i < 5; i++)
 		if (cmd == valid_cmds[i])
 			return op_valid_ioctl(t, fd);
+	if (is_get_info(cmd))
+		return op_get_info(t, fd, cmd);
 	arg = pe_rand_below(&t->seed, 2) ?
 	      (unsigned long)rand_ptr(t, 256, &kind) : pe_rand(&t->seed);
 	r = ioctl(fd, cmd, arg);

@@ -4,6 +4,7 @@
 # procevent under load, faults and hostile input, in QEMU (TCG).
 #
 #   stress/run.sh [--short | --table] [KVER... | debug]
+#   stress/run.sh [--short] --kernel IMAGE --ko FILE --name NAME [--modules DIR]
 #
 # For each kernel (default: every installed generic amd64 kernel with
 # headers, as make check picks them, plus the debug kernel when the VM
@@ -12,6 +13,9 @@
 #      its libraries), pe_faults, pe_hold, pe_fuzz, pe_lifecycle;
 #   2. 256 MB: pe_mem (memory pressure, pool resized under it), not in
 #      the short form.
+# The second form is one kernel that is not installed (the 7.x kernels
+# of scripts/kernels-7x.sh), given with run.sh's options; pe_mem then
+# boots it with the same module.
 # Each TAP result is a test case, "stress-vm-R" fails on any console
 # splat, taint or timeout.  The figures ("PE-FIG key value" lines) of all
 # kernels become build/stress/table.md, the table of README.md's
@@ -38,6 +42,15 @@ case ${1:-} in
 --short) scale=short; shift ;;
 --table) table_only=1; shift ;;
 esac
+kopts=()
+kname=
+while [[ $# -ge 2 ]]; do
+	case $1 in
+	--kernel|--kdir|--ko|--modules) kopts+=("$1" "$2"); shift 2 ;;
+	--name) kname=$2; kopts+=("$1" "$2"); shift 2 ;;
+	*) break ;;
+	esac
+done
 out=$root/build/stress
 bin=$out/bin
 sroot=$out/root
@@ -45,7 +58,10 @@ mkdir -p "$out"
 
 kernels=("$@")
 debug_only=0
-if [[ ${kernels[*]:-} == debug ]]; then
+if [[ -n $kname ]]; then
+	kernels=("$kname")
+	PE_STRESS_DEBUG=0
+elif [[ ${kernels[*]:-} == debug ]]; then
 	debug_only=1	# stress/run.sh debug: the debug kernel alone
 	kernels=()
 elif [[ ${#kernels[@]} -eq 0 ]]; then
@@ -114,10 +130,14 @@ for k in "${kernels[@]}"; do
 	names+=("$k")
 	[[ $table_only == 1 ]] && continue
 	echo "=== stress ($scale) on $k"
-	boot "$k" "$out/$k" "$all" 1G "$k"
+	kargs=("$k")
+	[[ -z $kname ]] || kargs=("${kopts[@]}")
+	boot "$k" "$out/$k" "$all" 1G "${kargs[@]}"
 	ko=$out/$k/module/procevent.ko
 	if [[ $scale == short ]]; then
 		:	# memory pressure only in the full run
+	elif [[ -n $kname ]]; then
+		boot "$k" "$out/$k-mem" "pe_mem" 256M "${kargs[@]}"
 	elif [[ -f $ko ]]; then
 		boot "$k" "$out/$k-mem" "pe_mem" 256M --ko "$ko" "$k"
 	else

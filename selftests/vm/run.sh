@@ -5,6 +5,7 @@
 #
 #   selftests/vm/run.sh [options] KVER
 #   selftests/vm/run.sh [options] --kernel IMAGE --kdir DIR [--name NAME]
+#   selftests/vm/run.sh [options] --kernel IMAGE --ko FILE --name NAME
 #
 # KVER is a kernel release with both /boot/vmlinuz-KVER and
 # /usr/src/linux-headers-KVER; a kernel that is not installed (the debug
@@ -35,8 +36,12 @@
 #   --out DIR     results directory (default: build/vm/KVER)
 #   --kernel IMAGE  boot this kernel image instead of /boot/vmlinuz-KVER
 #   --kdir DIR    build the module against this tree instead of
-#                 /usr/src/linux-headers-KVER
+#                 /usr/src/linux-headers-KVER (not needed with --kernel
+#                 when --ko and --name are given)
 #   --name NAME   the kernel's name in test cases and the results directory
+#   --modules DIR  the kernel's module tree, where fuse.ko is looked for
+#                 (default /lib/modules/KVER; scripts/kernels-7x.sh gives
+#                 one for kernels that are not installed)
 #   --root DIR    a tree copied over the initramfs root as it is (e.g. a
 #                 dynamic program with its libraries and loader)
 #
@@ -77,6 +82,7 @@ extra_root=
 kernel=
 kdir=
 name=
+moddir=
 
 usage() {
 	sed -n '4,/^$/{s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}" >&2
@@ -94,6 +100,7 @@ while [[ $# -gt 0 ]]; do
 	--kernel) kernel=$2; shift 2 ;;
 	--kdir) kdir=$2; shift 2 ;;
 	--name) name=$2; shift 2 ;;
+	--modules) moddir=$2; shift 2 ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
 	-*) echo "run.sh: unknown option $1" >&2; usage ;;
@@ -101,7 +108,8 @@ while [[ $# -gt 0 ]]; do
 	esac
 done
 if [[ -n $kernel || -n $kdir ]]; then
-	[[ -n $kernel && -n $kdir && $# -eq 0 ]] || usage
+	[[ -n $kernel && $# -eq 0 ]] || usage
+	[[ -n $kdir || ( -n $ko && -n $name ) ]] || usage
 	kver=$name
 	if [[ -z $kver ]]; then
 		kver=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"/\1/p' \
@@ -120,7 +128,7 @@ smp=${PROCEVENT_VM_SMP:-2}
 tcg_thread=${PROCEVENT_VM_TCG_THREAD:-multi}
 mem=${PROCEVENT_VM_MEM:-1G}
 
-if [[ ! -r $kernel || ! -f $kdir/Makefile ]]; then
+if [[ ! -r $kernel || ( -z $ko && ! -f $kdir/Makefile ) ]]; then
 	echo "run.sh: kernel $kver needs $kernel and $kdir; installed:" >&2
 	for k in /boot/vmlinuz-*; do
 		r=${k#/boot/vmlinuz-}
@@ -213,6 +221,21 @@ for applet in $("$busybox" --list); do
 	ln -sf busybox "$stage/bin/$applet"
 done
 cp "$ko" "$stage/procevent.ko"
+# FUSE, for the tests that stall an exit on a FLUSH (procevent_fuse.h):
+# where the kernel has it as a module (6.1; 6.12 has it built in), its
+# fuse.ko goes in as /lib/fuse.ko, and the tests load it when /dev/fuse
+# is missing.
+fuse_ko=${moddir:-/lib/modules/$kver}/kernel/fs/fuse/fuse.ko
+if [[ -f $fuse_ko ]]; then
+	mkdir -p "$stage/lib"
+	cp "$fuse_ko" "$stage/lib/fuse.ko"
+elif [[ -f $fuse_ko.xz ]]; then
+	mkdir -p "$stage/lib"
+	if ! xz -dc "$fuse_ko.xz" >"$stage/lib/fuse.ko"; then
+		echo "run.sh: warning: cannot decompress $fuse_ko.xz; the FUSE tests will skip" >&2
+		rm -f "$stage/lib/fuse.ko"
+	fi
+fi
 if [[ -n $extra_root ]]; then
 	cp -a "$extra_root"/. "$stage"/
 fi
