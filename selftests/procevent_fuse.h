@@ -28,7 +28,9 @@
  * another thread of the test in between makes the page copy-on-write, and
  * the server may then read a stale copy: it answers an old request again
  * (ENOENT) and never the new one, whose task waits forever.  So both
- * buffers are MADV_DONTFORK: a child gets no copy of them at all.
+ * buffers are MADV_DONTFORK (a child gets no copy of them at all) or, on
+ * a kernel without madvise() (tinyconfig), shared mappings, which a fork
+ * shares instead of copying.
  *
  * Usage: pe_fuse_start() (-ENODEV: FUSE is missing, the reason is in
  * ->why; the test must SKIP), open ->path in the tasks to stall, watch
@@ -373,7 +375,7 @@ static inline int pe_fuse_open_dev(struct pe_fuse *fs)
 
 static inline void pe_fuse_stop(struct pe_fuse *fs);
 
-/* Memory no child gets a copy of (see the top of this file), or NULL. */
+/* Memory a fork does not copy-on-write (see the top of this file). */
 static inline char *pe_fuse_map(size_t size)
 {
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -381,11 +383,14 @@ static inline char *pe_fuse_map(size_t size)
 
 	if (p == MAP_FAILED)
 		return NULL;
-	if (madvise(p, size, MADV_DONTFORK)) {
-		munmap(p, size);
+	if (!madvise(p, size, MADV_DONTFORK))
+		return p;
+	munmap(p, size);
+	if (errno != ENOSYS)
 		return NULL;
-	}
-	return p;
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
 }
 
 /*
