@@ -413,20 +413,36 @@ done
 # The short form of make stress (stress/run.sh --short): its cases count
 # with the others.
 section "stress (short)"
-if [[ ${#kernels[@]} -gt 0 ]]; then
-	"$root/stress/run.sh" --short "${kernels[@]}" || vm_failed=1
+# One kernel's stress run at a time, and a failed one once more: the
+# faults recorder has reported one event that skipped a survivor in about
+# one 6.1 run out of 25 and is not diagnosed yet (README "Robustness").
+# The first failure stays on record in build/check/stress-retried; the
+# same failure twice fails the check.
+stress_one() {
+	local what=$1
+	shift
+	rm -f "$root/build/stress/cases-short"
+	if ! "$root/stress/run.sh" --short "$@"; then
+		echo "check: stress on $what failed; running it once more"
+		{
+			echo "== $what"
+			grep -E '^FAIL ' "$root/build/stress/cases-short" 2>/dev/null
+		} >>"$out/stress-retried"
+		rm -f "$root/build/stress/cases-short"
+		"$root/stress/run.sh" --short "$@" || vm_failed=1
+	fi
 	cat "$root/build/stress/cases-short" >>"$other" 2>/dev/null ||
-		record FAIL stress-short
-fi
+		record FAIL "stress-short-$what"
+}
+for r in ${kernels[@]+"${kernels[@]}"}; do
+	stress_one "$r" "$r"
+done
 if [[ ${#k7x[@]} -gt 0 ]]; then
 	section "stress (short), 7.x"
 fi
 for r in ${k7x[@]+"${k7x[@]}"}; do
-	rm -f "$root/build/stress/cases-short"
 	# shellcheck disable=SC2086
-	"$root/stress/run.sh" --short ${k7x_args[$r]} || vm_failed=1
-	cat "$root/build/stress/cases-short" >>"$other" 2>/dev/null ||
-		record FAIL "stress-short-$r"
+	stress_one "$r" ${k7x_args[$r]}
 done
 
 section "checkpatch"
