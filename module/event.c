@@ -912,15 +912,16 @@ static void pe_event_record(struct pe_event *ev, struct procevent_event *rec)
  * handle has mask 0 and nothing is left to receive.  A blocked reader
  * sleeps on the handle's readers list, under pe_lock: whoever queues an
  * event or clears the mask holds that lock, so no wake-up is lost.
+ * Called and returns with pe_lock held; sleeps without it.
  */
-int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
-		  bool nonblock)
+static int __pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
+			   bool nonblock)
+	__must_hold(&pe_lock)
 {
 	struct pe_reader me = { .task = current };
 	struct pe_event *ev;
-	int err = 0;
 
-	spin_lock(&pe_lock);
+	lockdep_assert_held(&pe_lock);
 	for (;;) {
 		ev = list_first_entry_or_null(&sub->queue, struct pe_event,
 					      node);
@@ -931,20 +932,14 @@ int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
 			sub->nr_received++;
 			ev->state = PE_EV_RECEIVED;
 			pe_event_record(ev, rec);
-			break;
+			return 0;
 		}
-		if (!sub->mask) {
-			err = -ENOMSG;
-			break;
-		}
-		if (nonblock) {
-			err = -EAGAIN;
-			break;
-		}
-		if (signal_pending(current)) {
-			err = -ERESTARTSYS;
-			break;
-		}
+		if (!sub->mask)
+			return -ENOMSG;
+		if (nonblock)
+			return -EAGAIN;
+		if (signal_pending(current))
+			return -ERESTARTSYS;
 		list_add_tail(&me.node, &sub->readers);
 		set_current_state(TASK_INTERRUPTIBLE);
 		spin_unlock(&pe_lock);
@@ -953,6 +948,15 @@ int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
 		spin_lock(&pe_lock);
 		list_del(&me.node);
 	}
+}
+
+int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
+		  bool nonblock)
+{
+	int err;
+
+	spin_lock(&pe_lock);
+	err = __pe_event_recv(sub, rec, nonblock);
 	spin_unlock(&pe_lock);
 	return err;
 }
@@ -982,29 +986,22 @@ void pe_event_unrecv(struct pe_sub *sub, u64 id)
  * nor for init) the task is released at once with SIGKILL pending, and
  * the remaining subscribers are not asked.
  */
-int pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack)
+static int __pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack)
 {
 	bool kill = ack->flags & PROCEVENT_ACK_KILL;
 	struct pe_event *ev;
-	int err = 0;
 
+	lockdep_assert_held(&pe_lock);
 	if (ack->reserved || (ack->flags & ~PROCEVENT_ACK_KILL))
 		return -EINVAL;
-	spin_lock(&pe_lock);
 	ev = pe_acks_find(sub, ack->id);
-	if (!ev) {
-		err = -ENOENT;
-		goto out_unlock;
-	}
-	if (kill && ev->type == PROCEVENT_EXIT) {
-		err = -EINVAL;
-		goto out_unlock;
-	}
+	if (!ev)
+		return -ENOENT;
+	if (kill && ev->type == PROCEVENT_EXIT)
+		return -EINVAL;
 	/* SIGKILL to the system's init is dropped: no veto (SPEC 9.5). */
-	if (kill && is_global_init(ev->task)) {
-		err = -EPERM;
-		goto out_unlock;
-	}
+	if (kill && is_global_init(ev->task))
+		return -EPERM;
 	sub->nr_acked++;
 	pe_stats[pe_type_idx(ev->type)].acked++;
 	if (kill) {
@@ -1015,6 +1012,42 @@ int pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack)
 	} else {
 		pe_event_move_on(ev);
 	}
+	return 0;
+}
+
+int pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack)
+{
+	int err;
+
+	spin_lock(&pe_lock);
+	err = __pe_event_ack(sub, ack);
+	spin_unlock(&pe_lock);
+	return err;
+}
+
+/*
+ * PROCEVENT_IOC_ACK_RECV: the ack, then, only when it succeeded, the
+ * receive, in one pe_lock section (the receive may sleep without the
+ * lock).  *@acked tells the caller whether the ack took effect; after
+ * it, an interrupted wait is -EINTR, never restarted: a restart would
+ * ack again.  An @ack with id 0 asks for no ack (flags and reserved 0).
+ */
+int pe_event_ack_recv(struct pe_sub *sub, const struct procevent_ack *ack,
+		      struct procevent_event *rec, bool nonblock, bool *acked)
+{
+	int err = 0;
+
+	*acked = false;
+	spin_lock(&pe_lock);
+	if (ack->id || ack->flags || ack->reserved) {
+		err = ack->id ? __pe_event_ack(sub, ack) : -EINVAL;
+		if (err)
+			goto out_unlock;
+		*acked = true;
+	}
+	err = __pe_event_recv(sub, rec, nonblock);
+	if (err == -ERESTARTSYS && *acked)
+		err = -EINTR;
 out_unlock:
 	spin_unlock(&pe_lock);
 	return err;

@@ -25,7 +25,7 @@
  * Event states (enum pe_state) and who moves an event between them:
  *
  *   FREE ----probe----> RAISED ----task work----> QUEUED or DONE
- *   QUEUED --RECV/read--> RECEIVED --EFAULT on copy-out--> QUEUED
+ *   QUEUED --RECV/read/ACK_RECV--> RECEIVED --EFAULT on copy-out--> QUEUED
  *   QUEUED/RECEIVED --ack, close, owner exit, timeout--> QUEUED (next
  *                    handle) or DONE
  *   QUEUED/RECEIVED --fatal signal (all but EXIT)--> DONE (withdrawn)
@@ -69,8 +69,8 @@
 #include <linux/procevent.h>
 
 /* The module's version: dkms.conf's PACKAGE_VERSION says the same. */
-#define PE_VERSION		"0.3.0"
-#define PE_VERSION_CODE		(0 << 16 | 3 << 8 | 0)
+#define PE_VERSION		"0.4.0"
+#define PE_VERSION_CODE		(0 << 16 | 4 << 8 | 0)
 
 #define PE_ALL_TYPES	(PROCEVENT_EXIT | PROCEVENT_SIGNAL | PROCEVENT_FORK | \
 			 PROCEVENT_EXEC)
@@ -211,6 +211,8 @@ int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
 		  bool nonblock);
 void pe_event_unrecv(struct pe_sub *sub, u64 id);
 int pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack);
+int pe_event_ack_recv(struct pe_sub *sub, const struct procevent_ack *ack,
+		      struct procevent_event *rec, bool nonblock, bool *acked);
 void pe_events_wait_idle(void);
 extern bool pe_unloading;
 

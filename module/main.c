@@ -100,7 +100,8 @@ static long pe_ioctl_info(void __user *uarg, size_t usize)
 		.event_flags = PROCEVENT_F_SENDER_UNVERIFIED,
 		.max_subscribers = pe_max_subscribers,
 		.pool_size = pe_pool_size_now(),
-		.last_ioctl = _IOC_NR(PROCEVENT_IOC_GET_INFO),
+		.last_ioctl = _IOC_NR(PROCEVENT_IOC_ACK_RECV),
+		.features = PROCEVENT_FEATURE_ACK_RECV,
 	};
 
 	if (copy_to_user(uarg, &info, info.size))
@@ -117,6 +118,51 @@ static bool pe_is_get_info(unsigned int cmd)
 	       _IOC_NR(cmd) == _IOC_NR(PROCEVENT_IOC_GET_INFO) &&
 	       _IOC_DIR(cmd) == _IOC_READ &&
 	       _IOC_SIZE(cmd) >= PROCEVENT_INFO_SIZE_VER0;
+}
+
+/*
+ * PROCEVENT_IOC_ACK_RECV, of any size from the first version's on: ack one
+ * event, then receive the next.  What it writes back (.acked, the event
+ * and anything past our struct) is zeroed before the ack, so that no
+ * fault after a successful ack can hide whether it took effect.
+ */
+static long pe_ioctl_ack_recv(struct pe_sub *sub,
+			      struct procevent_ack_recv __user *uarg,
+			      size_t usize, bool nonblock)
+{
+	const size_t out = offsetof(struct procevent_ack_recv, acked);
+	struct procevent_ack_recv ar;
+	bool acked;
+	int err;
+
+	if (copy_from_user(&ar, uarg, out))
+		return -EFAULT;
+	if (ar.flags & ~PROCEVENT_ACK_RECV_NONBLOCK)
+		return -EINVAL;
+	if (clear_user((void __user *)uarg + out, usize - out))
+		return -EFAULT;
+	nonblock |= ar.flags & PROCEVENT_ACK_RECV_NONBLOCK;
+	err = pe_event_ack_recv(sub, &ar.ack, &ar.event, nonblock, &acked);
+	ar.acked = acked;
+	if (err) {
+		/* Written a moment ago: only a concurrent unmap fails here. */
+		if (acked && put_user(ar.acked, &uarg->acked))
+			return -EFAULT;
+		return err;
+	}
+	if (copy_to_user(&uarg->acked, &ar.acked, sizeof(ar) - out)) {
+		pe_event_unrecv(sub, ar.event.id);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static bool pe_is_ack_recv(unsigned int cmd)
+{
+	return _IOC_TYPE(cmd) == PROCEVENT_IOC_MAGIC &&
+	       _IOC_NR(cmd) == _IOC_NR(PROCEVENT_IOC_ACK_RECV) &&
+	       _IOC_DIR(cmd) == (_IOC_READ | _IOC_WRITE) &&
+	       _IOC_SIZE(cmd) >= PROCEVENT_ACK_RECV_SIZE_VER0;
 }
 
 static long pe_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -147,6 +193,9 @@ static long pe_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	default:
 		if (pe_is_get_info(cmd))
 			return pe_ioctl_info(uarg, _IOC_SIZE(cmd));
+		if (pe_is_ack_recv(cmd))
+			return pe_ioctl_ack_recv(sub, uarg, _IOC_SIZE(cmd),
+						 file->f_flags & O_NONBLOCK);
 		return -ENOTTY;
 	}
 }
@@ -246,6 +295,8 @@ static int __init pe_init(void)
 	BUILD_BUG_ON(sizeof(struct procevent_ack) != PROCEVENT_ACK_SIZE);
 	BUILD_BUG_ON(sizeof(struct procevent_scope) != PROCEVENT_SCOPE_SIZE);
 	BUILD_BUG_ON(sizeof(struct procevent_info) != PROCEVENT_INFO_SIZE_VER0);
+	BUILD_BUG_ON(sizeof(struct procevent_ack_recv) !=
+		     PROCEVENT_ACK_RECV_SIZE_VER0);
 	/* An orphaned task work is kfree() of the event: see compat.h. */
 	BUILD_BUG_ON(offsetof(struct pe_event, twork) != 0);
 

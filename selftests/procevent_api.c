@@ -984,7 +984,7 @@ TEST_F(api, get_info_reports_version_and_features)
 	pe_fill(&info, sizeof(info));
 	ASSERT_EQ(0, ioctl(fd, PROCEVENT_IOC_GET_INFO, &info));
 	EXPECT_EQ(PROCEVENT_INFO_SIZE_VER0, info.size);
-	EXPECT_EQ(0x000300, info.version);
+	EXPECT_EQ(0x000400, info.version);
 	EXPECT_EQ(PROCEVENT_EXIT | PROCEVENT_SIGNAL | PROCEVENT_FORK |
 		  PROCEVENT_EXEC, info.types);
 	EXPECT_EQ(PROCEVENT_ACK_KILL, info.ack_flags);
@@ -995,8 +995,8 @@ TEST_F(api, get_info_reports_version_and_features)
 	ASSERT_EQ(0, pe_param_read("pool_size", &pool));
 	EXPECT_EQ(maxsubs, info.max_subscribers);
 	EXPECT_EQ(pool, info.pool_size);
-	EXPECT_EQ(_IOC_NR(PROCEVENT_IOC_GET_INFO), info.last_ioctl);
-	EXPECT_EQ(0, info.reserved0);
+	EXPECT_EQ(_IOC_NR(PROCEVENT_IOC_ACK_RECV), info.last_ioctl);
+	EXPECT_EQ(PROCEVENT_FEATURE_ACK_RECV, info.features);
 	EXPECT_EQ(0, info.reserved[0]);
 	EXPECT_EQ(0, info.reserved[1]);
 	EXPECT_EQ(0, info.reserved[2]);

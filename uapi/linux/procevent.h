@@ -7,7 +7,8 @@
  * event (PROCEVENT_IOC_RECV or read(2)).  The task the event is about stays
  * held until the subscriber acknowledges the event (PROCEVENT_IOC_ACK or
  * write(2) of struct procevent_ack records); the next subscriber in
- * subscription order sees the event only after that.
+ * subscription order sees the event only after that.  PROCEVENT_IOC_ACK_RECV
+ * acknowledges one event and receives the next in one call.
  */
 #ifndef _UAPI_LINUX_PROCEVENT_H
 #define _UAPI_LINUX_PROCEVENT_H
@@ -25,6 +26,7 @@
 #define PROCEVENT_EVENT_SIZE_VER0	96
 #define PROCEVENT_ACK_SIZE		16
 #define PROCEVENT_SCOPE_SIZE		16
+#define PROCEVENT_ACK_RECV_SIZE_VER0	120
 
 struct procevent_event {
 	__u32 size;		/* bytes of this record, as written */
@@ -89,11 +91,42 @@ struct procevent_info {
 	__u32 max_subscribers;	/* the max_subscribers parameter */
 	__u32 pool_size;	/* the pool_size parameter */
 	__u32 last_ioctl;	/* highest PROCEVENT_IOC_* number it serves */
-	__u32 reserved0;	/* 0 */
+	__u32 features;		/* PROCEVENT_FEATURE_*; 0 before 0.4 */
 	__u64 reserved[3];	/* 0 */
 };
 
 #define PROCEVENT_INFO_SIZE_VER0	64
+
+/* procevent_info.features: calls beyond those of 0.3. */
+#define PROCEVENT_FEATURE_ACK_RECV	0x1u	/* PROCEVENT_IOC_ACK_RECV (0.4) */
+
+/*
+ * PROCEVENT_IOC_ACK_RECV: acknowledge one event and receive the next in
+ * one call, as MINIX's sendrec() answered and received.  In order:
+ *  1. the ack, exactly as PROCEVENT_IOC_ACK does it, with its errors
+ *     (ENOENT, EINVAL, EPERM); ack.id 0 (no event has it) means no ack,
+ *     and then ack.flags and ack.reserved must be 0 too (EINVAL);
+ *  2. only when the ack succeeded (or there was none): the receive, as
+ *     PROCEVENT_IOC_RECV does it (blocking unless the handle is
+ *     O_NONBLOCK or flags has PROCEVENT_ACK_RECV_NONBLOCK; EAGAIN,
+ *     ENOMSG, EFAULT with the event kept queued).
+ * .acked says whether step 1 took effect: the module zeroes .acked and
+ * .event before it acks anything (EFAULT then, and nothing was done, when
+ * they cannot be written), and sets .acked to 1 when the ack took effect,
+ * whatever happens after it.  A signal during the wait after an ack ends
+ * the call with EINTR, never restarted (a restart would ack again).
+ * Sized for growth like GET_INFO: the size in the ioctl number may be
+ * larger than this struct (a larger event record); the rest is zeroed.
+ */
+struct procevent_ack_recv {
+	struct procevent_ack ack;	/* in: as PROCEVENT_IOC_ACK; id 0: none */
+	__u32 flags;			/* in: PROCEVENT_ACK_RECV_* */
+	__u32 acked;			/* out: 1 when the ack took effect, else 0 */
+	struct procevent_event event;	/* out: the event received */
+};
+
+/* Ack-recv flag: do not wait for an event, as if the handle were O_NONBLOCK. */
+#define PROCEVENT_ACK_RECV_NONBLOCK	0x1u
 
 #define PROCEVENT_IOC_MAGIC		0xB9
 #define PROCEVENT_IOC_SET_MASK		_IOW(PROCEVENT_IOC_MAGIC, 1, __u32)
@@ -102,5 +135,6 @@ struct procevent_info {
 #define PROCEVENT_IOC_SET_TIMEOUT	_IOW(PROCEVENT_IOC_MAGIC, 4, __u64)
 #define PROCEVENT_IOC_SET_SCOPE		_IOW(PROCEVENT_IOC_MAGIC, 5, struct procevent_scope)
 #define PROCEVENT_IOC_GET_INFO		_IOR(PROCEVENT_IOC_MAGIC, 6, struct procevent_info)
+#define PROCEVENT_IOC_ACK_RECV		_IOWR(PROCEVENT_IOC_MAGIC, 7, struct procevent_ack_recv)
 
 #endif /* _UAPI_LINUX_PROCEVENT_H */
