@@ -378,6 +378,52 @@ PE_EXPORT ssize_t procevent_ack_records(int fd,
 	return ack_batch(fd, NULL, 0, acks, n);
 }
 
+/* --- acknowledging and receiving in one call ---------------------------- */
+
+_Static_assert(sizeof(struct procevent_ack_recv) == PROCEVENT_ACK_RECV_SIZE_VER0,
+	       "struct procevent_ack_recv changed size");
+
+PE_EXPORT int procevent_ack_recv(int fd, const struct procevent_ack *ack,
+				 struct procevent_event *ev, int timeout_ms,
+				 int *acked)
+{
+	struct procevent_ack_recv ar;
+	int want = ack && (ack->id || ack->flags || ack->reserved);
+	int done = 0, ret;
+
+	if (acked)
+		*acked = 0;
+	if (!ev)
+		return -EINVAL;
+	memset(&ar, 0, sizeof(ar));
+	if (ack)
+		ar.ack = *ack;
+	/* Any wait but "as long as it takes" on a blocking handle polls. */
+	if (timeout_ms >= 0)
+		ar.flags = PROCEVENT_ACK_RECV_NONBLOCK;
+	ret = ioctl(fd, PROCEVENT_IOC_ACK_RECV, &ar) ? neg_errno() : 0;
+	if (ret == -ENOTTY) {
+		/* A module before 0.4: the ack, then the receive. */
+		if (want) {
+			if (!ack->id)
+				return -EINVAL;
+			if (ioctl(fd, PROCEVENT_IOC_ACK, ack))
+				return neg_errno();
+			done = 1;
+		}
+		ret = procevent_recv(fd, ev, timeout_ms);
+	} else {
+		done = ar.acked;
+		if (!ret)
+			*ev = ar.event;
+		else if (ret == -EAGAIN && timeout_ms != 0)
+			ret = procevent_recv(fd, ev, timeout_ms);
+	}
+	if (acked)
+		*acked = done;
+	return ret;
+}
+
 /* --- event loop helper -------------------------------------------------- */
 
 /* Ack one record; -ENOENT (the kernel no longer waits) is no failure. */
@@ -388,14 +434,72 @@ static int ack_one(int fd, const struct procevent_ack *ack)
 	return r == -ENOENT ? 0 : r;
 }
 
+/*
+ * Ack @n records, in as few calls as possible, as dispatch promises: the
+ * first failure is returned, but every event is answered.
+ */
+static int ack_list(int fd, struct procevent_ack *acks, size_t n)
+{
+	ssize_t acked = procevent_ack_records(fd, acks, n);
+	int ret = 0;
+	size_t i;
+
+	if (acked < 0)
+		acked = 0;
+	/*
+	 * The batch stops at the first ack the kernel refuses: an event it
+	 * no longer waits for (-ENOENT), or a kill-ack it will not do (exit
+	 * event, init).  Go on one by one; a refused kill becomes a plain ack.
+	 */
+	for (i = (size_t)acked; i < n; i++) {
+		int r = ack_one(fd, &acks[i]);
+
+		if (r < 0 && acks[i].flags) {
+			if (!ret)
+				ret = r;
+			acks[i].flags = 0;
+			r = ack_one(fd, &acks[i]);
+		}
+		if (r < 0 && !ret)
+			ret = r;
+	}
+	return ret;
+}
+
+/*
+ * Ack @ack and take the next event if one is already waiting, in one
+ * call where the module has PROCEVENT_IOC_ACK_RECV: 1 with the event in
+ * *@ev, 0 without one, or the ack's failure (the event answered as
+ * ack_list() answers it).
+ */
+static int ack_take_next(int fd, struct procevent_ack *ack,
+			 struct procevent_event *ev)
+{
+	struct procevent_ack_recv ar;
+	int r;
+
+	memset(&ar, 0, sizeof(ar));
+	ar.ack = *ack;
+	ar.flags = PROCEVENT_ACK_RECV_NONBLOCK;
+	r = ioctl(fd, PROCEVENT_IOC_ACK_RECV, &ar) ? neg_errno() : 0;
+	if (!r) {
+		*ev = ar.event;
+		return 1;
+	}
+	if (ar.acked)
+		return r == -EAGAIN || r == -ENOMSG ? 0 : r;
+	/* Refused, or a module before 0.4 (-ENOTTY): the plain way. */
+	return ack_list(fd, ack, 1);
+}
+
 PE_EXPORT int procevent_dispatch(int fd, procevent_handler_t handler, void *arg,
 				 unsigned int max)
 {
 	struct procevent_event evs[PE_BATCH];
 	struct procevent_ack acks[PE_BATCH];
-	size_t nacks = 0;
-	ssize_t n, i, acked;
-	int ret = 0;
+	size_t nacks, total = 0;
+	ssize_t n, i;
+	int ret = 0, r;
 
 	if (!handler)
 		return -EINVAL;
@@ -410,47 +514,52 @@ PE_EXPORT int procevent_dispatch(int fd, procevent_handler_t handler, void *arg,
 	if (n < 0)
 		return (int)n;
 
-	/*
-	 * Every event received is shown to the handler, and every one it
-	 * does not keep is acked below: a failure never leaves an event
-	 * received and unanswered (the task would stay held until close).
-	 */
-	memset(acks, 0, sizeof(acks));
-	for (i = 0; i < n; i++) {
-		int r = handler(fd, &evs[i], arg);
-
-		if (r == PROCEVENT_DISPATCH_KEEP)
-			continue;
-		acks[nacks].id = evs[i].id;
-		if (r == PROCEVENT_DISPATCH_KILL)
-			acks[nacks].flags = PROCEVENT_ACK_KILL;
-		else if (r != PROCEVENT_DISPATCH_ACK && !ret)
-			ret = r < 0 ? r : -EINVAL;
-		nacks++;
-	}
-	if (!nacks)
-		return ret ? ret : (int)n;
-	acked = procevent_ack_records(fd, acks, nacks);
-	if (acked < 0)
-		acked = 0;
-	/*
-	 * The batch stops at the first ack the kernel refuses: an event it
-	 * no longer waits for (-ENOENT), or a kill-ack it will not do (exit
-	 * event, init).  Go on one by one; a refused kill becomes a plain ack.
-	 */
-	for (i = acked; (size_t)i < nacks; i++) {
-		int r = ack_one(fd, &acks[i]);
-
-		if (r < 0 && acks[i].flags) {
-			if (!ret)
-				ret = r;
-			acks[i].flags = 0;
-			r = ack_one(fd, &acks[i]);
+	for (;;) {
+		/*
+		 * Every event received is shown to the handler, and every
+		 * one it does not keep is acked below: a failure never
+		 * leaves an event received and unanswered (the task would
+		 * stay held until close).
+		 */
+		memset(acks, 0, sizeof(acks));
+		nacks = 0;
+		for (i = 0; i < n; i++) {
+			r = handler(fd, &evs[i], arg);
+			if (r == PROCEVENT_DISPATCH_KEEP)
+				continue;
+			acks[nacks].id = evs[i].id;
+			if (r == PROCEVENT_DISPATCH_KILL)
+				acks[nacks].flags = PROCEVENT_ACK_KILL;
+			else if (r != PROCEVENT_DISPATCH_ACK && !ret)
+				ret = r < 0 ? r : -EINVAL;
+			nacks++;
 		}
+		total += (size_t)n;
+		if (!nacks)
+			break;
+		if (total >= max) {
+			r = ack_list(fd, acks, nacks);
+			if (r < 0 && !ret)
+				ret = r;
+			break;
+		}
+		/*
+		 * Room for more: the last ack also takes the next event
+		 * when one arrived meanwhile (one call, not two).
+		 */
+		if (nacks > 1) {
+			r = ack_list(fd, acks, nacks - 1);
+			if (r < 0 && !ret)
+				ret = r;
+		}
+		r = ack_take_next(fd, &acks[nacks - 1], &evs[0]);
 		if (r < 0 && !ret)
 			ret = r;
+		if (r <= 0)
+			break;
+		n = 1;
 	}
-	return ret ? ret : (int)n;
+	return ret ? ret : (int)total;
 }
 
 /* --- formatting --------------------------------------------------------- */

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define PROCEVENT_LIB_VERSION_MAJOR	0
-#define PROCEVENT_LIB_VERSION_MINOR	3
+#define PROCEVENT_LIB_VERSION_MINOR	4
 
 #define PROCEVENT_DEVICE	"/dev/procevent"
 #define PROCEVENT_PROC_FILE	"/proc/procevent"
@@ -167,6 +167,39 @@ ssize_t procevent_ack_kill_many(int fd, const uint64_t *ids, size_t n);
 ssize_t procevent_ack_records(int fd, const struct procevent_ack *acks,
 			      size_t n);
 
+/* --- acknowledging and receiving in one call (0.4) ---------------------- */
+
+/*
+ * Acknowledge one event and receive the next, in one system call
+ * (PROCEVENT_IOC_ACK_RECV), as a MINIX server answered and received with
+ * sendrec().  A subscriber that handles one event at a time loops
+ *
+ *	struct procevent_ack ack = { 0 };	(id 0: nothing to ack yet)
+ *	for (;;) {
+ *		r = procevent_ack_recv(fd, &ack, &ev, -1, NULL);
+ *		if (r < 0) ...
+ *		handle(&ev);
+ *		ack.id = ev.id;			(flags: 0 or PROCEVENT_ACK_KILL)
+ *	}
+ *
+ * @ack is performed first, exactly as procevent_ack_records() performs
+ * one record (NULL, or id 0 with flags 0: no ack); only when it succeeded
+ * is the next event received into @ev, waiting as procevent_recv() does
+ * with @timeout_ms.  Returns 0 (the ack done, an event received), or a
+ * negative errno; then *@acked (when @acked is not NULL) says whether the
+ * ack took effect:
+ *   0: the ack failed and nothing was received: -ENOENT (not waiting for
+ *      this handle's ack), -EINVAL (bad flags; a kill-ack on an exit
+ *      event), -EPERM (a kill-ack on the system's init)
+ *   1: the ack took effect, then the receive failed: -EAGAIN, -ETIMEDOUT,
+ *      -ENOMSG, -EINTR as for procevent_recv()
+ * (*@acked is 0 when there was no ack to do.)  A module before 0.4 gets
+ * PROCEVENT_IOC_ACK and then the receive: the same results in two calls.
+ */
+int procevent_ack_recv(int fd, const struct procevent_ack *ack,
+		       struct procevent_event *ev, int timeout_ms,
+		       int *acked);
+
 /* --- event loop helper -------------------------------------------------- */
 
 /*
@@ -216,6 +249,10 @@ typedef int (*procevent_handler_t)(int fd, const struct procevent_event *ev,
  * @handler for each in order and acknowledges them as above.  Returns the
  * number of events handled (0: none was waiting), or the first negative
  * errno (the handler's, a refused kill-ack's, or a failed receive or ack).
+ * On a module with PROCEVENT_IOC_ACK_RECV (0.4) the last ack of a batch
+ * also takes an event that arrived meanwhile, in the same call, and
+ * dispatch goes on with it while fewer than @max were handled: events
+ * that come one after the other cost one system call each.
  */
 int procevent_dispatch(int fd, procevent_handler_t handler, void *arg,
 		       unsigned int max);

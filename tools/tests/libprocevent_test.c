@@ -860,6 +860,196 @@ static int kill_first(int fd, const struct procevent_event *ev, void *arg)
 				    PROCEVENT_DISPATCH_ACK;
 }
 
+/* --- ack and receive in one call ----------------------------------------- */
+
+static int module_has_ack_recv(void)
+{
+	struct procevent_info info;
+
+	return !procevent_features(-1, &info) &&
+	       (info.features & PROCEVENT_FEATURE_ACK_RECV);
+}
+
+/* A child that exits with @code after @ms. */
+static pid_t child_exit_after(int code, int ms)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		usleep(ms * 1000);
+		_exit(code);
+	}
+	return pid;
+}
+
+TEST(ack_recv_acks_then_receives_the_next)
+{
+	struct procevent_ack ack = { 0 };
+	struct procevent_event a, b;
+	pid_t k1, k2;
+	int fd, acked = -1;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_EXIT, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	/* nothing to ack yet: a receive */
+	ASSERT_LT(0, k1 = tt_child_exit(1));
+	ASSERT_EQ(0, procevent_ack_recv(fd, NULL, &a, TT_WAIT_MS, &acked));
+	EXPECT_EQ(0, acked);
+	EXPECT_EQ(k1, a.pid);
+	ASSERT_LT(0, k2 = tt_child_exit(2));
+	ack.id = a.id;
+	acked = -1;
+	ASSERT_EQ(0, procevent_ack_recv(fd, &ack, &b, TT_WAIT_MS, &acked));
+	EXPECT_EQ(1, acked);
+	EXPECT_EQ(k2, b.pid);
+	EXPECT_LT(a.id, b.id);
+	EXPECT_EQ(1 << 8, tt_wait(k1, TT_WAIT_MS));
+	/* the second is held until its own ack */
+	usleep(100 * 1000);
+	EXPECT_EQ(0, waitpid(k2, NULL, WNOHANG));
+	ack.id = b.id;
+	EXPECT_EQ(-EAGAIN, procevent_ack_recv(fd, &ack, &a, 0, &acked));
+	EXPECT_EQ(1, acked);
+	EXPECT_EQ(2 << 8, tt_wait(k2, TT_WAIT_MS));
+	close(fd);
+}
+
+TEST(ack_recv_refused_ack_receives_nothing)
+{
+	struct procevent_ack ack = { 0 };
+	struct procevent_event a, b;
+	pid_t k1, k2;
+	int fd, acked = -1;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_EXIT, O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, k1 = tt_child_exit(0));
+	ASSERT_EQ(0, procevent_recv(fd, &a, TT_WAIT_MS));
+	ASSERT_LT(0, k2 = tt_child_exit(0));
+	/* wait until the second is queued */
+	ASSERT_EQ(0, tt_poll_in(fd, TT_WAIT_MS));
+	ack.id = ~0ULL;
+	EXPECT_EQ(-ENOENT, procevent_ack_recv(fd, &ack, &b, 0, &acked));
+	EXPECT_EQ(0, acked);
+	ack.id = a.id;
+	ack.flags = PROCEVENT_ACK_KILL;
+	acked = -1;
+	EXPECT_EQ(-EINVAL, procevent_ack_recv(fd, &ack, &b, 0, &acked));
+	EXPECT_EQ(0, acked);
+	ack.id = 0;
+	EXPECT_EQ(-EINVAL, procevent_ack_recv(fd, &ack, &b, 0, &acked));
+	EXPECT_EQ(-EINVAL, procevent_ack_recv(fd, NULL, NULL, 0, &acked));
+	/* neither was acked, the second is still there to receive */
+	EXPECT_EQ(0, waitpid(k1, NULL, WNOHANG));
+	ASSERT_EQ(0, procevent_recv(fd, &b, 0));
+	EXPECT_EQ(k2, b.pid);
+	EXPECT_EQ(0, procevent_ack(fd, a.id));
+	EXPECT_EQ(0, procevent_ack(fd, b.id));
+	EXPECT_LE(0, tt_wait(k1, TT_WAIT_MS));
+	EXPECT_LE(0, tt_wait(k2, TT_WAIT_MS));
+	close(fd);
+}
+
+/* The receive after the ack waits as procevent_recv() does. */
+TEST(ack_recv_timeouts_after_the_ack)
+{
+	struct procevent_ack ack = { 0 };
+	struct procevent_event a, b;
+	int64_t t0;
+	pid_t k1, k2;
+	int fd, nb, acked = -1;
+
+	NEED_DEVICE();
+	for (nb = 0; nb < 2; nb++) {
+		fd = procevent_open(PROCEVENT_EXIT,
+				    O_CLOEXEC | (nb ? O_NONBLOCK : 0));
+		ASSERT_LE(0, fd);
+		ASSERT_LT(0, k1 = tt_child_exit(0));
+		ASSERT_EQ(0, procevent_recv(fd, &a, TT_WAIT_MS));
+		ack.id = a.id;
+		t0 = tt_ms();
+		EXPECT_EQ(-ETIMEDOUT,
+			  procevent_ack_recv(fd, &ack, &b, 200, &acked));
+		EXPECT_LE(190, tt_ms() - t0);
+		EXPECT_EQ(1, acked);
+		EXPECT_LE(0, tt_wait(k1, TT_WAIT_MS));
+		/* -1: as long as it takes, on either kind of handle */
+		ASSERT_LT(0, k2 = child_exit_after(3, 300));
+		EXPECT_EQ(0, procevent_ack_recv(fd, NULL, &b, -1, &acked));
+		EXPECT_EQ(0, acked);
+		EXPECT_EQ(k2, b.pid);
+		ack.id = b.id;
+		EXPECT_EQ(-EAGAIN, procevent_ack_recv(fd, &ack, &a, 0, &acked));
+		EXPECT_EQ(1, acked);
+		EXPECT_EQ(3 << 8, tt_wait(k2, TT_WAIT_MS));
+		/* not subscribed: -ENOMSG, the last ack done first */
+		ASSERT_LT(0, k1 = tt_child_exit(0));
+		ASSERT_EQ(0, procevent_recv(fd, &a, TT_WAIT_MS));
+		ASSERT_EQ(0, procevent_set_mask(fd, 0));
+		ack.id = a.id;
+		EXPECT_EQ(-ENOMSG, procevent_ack_recv(fd, &ack, &b, -1, &acked));
+		EXPECT_EQ(1, acked);
+		EXPECT_LE(0, tt_wait(k1, TT_WAIT_MS));
+		close(fd);
+	}
+}
+
+struct next_arrives {
+	int n;
+	pid_t next;
+};
+
+/* The first event's handler makes a second one arrive before it returns. */
+static int make_next_arrive(int fd, const struct procevent_event *ev,
+			    void *arg)
+{
+	struct next_arrives *s = arg;
+
+	(void)ev;
+	if (s->n++ == 0) {
+		s->next = tt_child_exit(0);
+		if (s->next < 0 || tt_poll_in(fd, TT_WAIT_MS))
+			return -EIO;
+	}
+	return PROCEVENT_DISPATCH_ACK;
+}
+
+TEST(dispatch_takes_the_next_event_with_the_last_ack)
+{
+	struct next_arrives s = { 0 };
+	struct procevent_event ev;
+	pid_t k;
+	int fd;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_EXIT, O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, k = tt_child_exit(0));
+	ASSERT_EQ(0, tt_poll_in(fd, TT_WAIT_MS));
+	/* ACK_RECV: the second in the same dispatch; without: the next one */
+	EXPECT_EQ(module_has_ack_recv() ? 2 : 1,
+		  procevent_dispatch(fd, make_next_arrive, &s, 0));
+	if (s.n == 1)
+		EXPECT_EQ(1, procevent_dispatch(fd, make_next_arrive, &s, 0));
+	EXPECT_EQ(2, s.n);
+	EXPECT_LE(0, tt_wait(k, TT_WAIT_MS));
+	EXPECT_LE(0, tt_wait(s.next, TT_WAIT_MS));
+	EXPECT_EQ(-EAGAIN, procevent_recv(fd, &ev, 0));
+
+	/* at most @max events: the last ack then takes nothing */
+	s.n = 0;
+	ASSERT_LT(0, k = tt_child_exit(0));
+	ASSERT_EQ(0, tt_poll_in(fd, TT_WAIT_MS));
+	EXPECT_EQ(1, procevent_dispatch(fd, make_next_arrive, &s, 1));
+	EXPECT_EQ(1, s.n);
+	EXPECT_LE(0, tt_wait(k, TT_WAIT_MS));
+	EXPECT_EQ(1, procevent_dispatch(fd, make_next_arrive, &s, 1));
+	EXPECT_LE(0, tt_wait(s.next, TT_WAIT_MS));
+	close(fd);
+}
+
 TEST(dispatch_kill_vetoes_the_event)
 {
 	struct pollfd pfd;
@@ -998,7 +1188,13 @@ TEST(features_describe_the_running_module)
 	EXPECT_EQ(PROCEVENT_F_SENDER_UNVERIFIED, info.event_flags);
 	EXPECT_EQ(sysfs_param("max_subscribers"), info.max_subscribers);
 	EXPECT_LE(6, info.last_ioctl);
-	EXPECT_EQ(0, info.reserved0);
+	/* 0.4 and later serve ACK_RECV and say so; 0.3 had no features */
+	if (info.version >= PROCEVENT_VERSION(0, 4, 0)) {
+		EXPECT_EQ(PROCEVENT_FEATURE_ACK_RECV, info.features);
+		EXPECT_LE(7, info.last_ioctl);
+	} else {
+		EXPECT_EQ(0, info.features);
+	}
 	EXPECT_EQ(0, info.reserved[0] | info.reserved[1] | info.reserved[2]);
 
 	/* on a handle too, and what it lacks is -EOPNOTSUPP */

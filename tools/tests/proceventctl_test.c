@@ -1268,7 +1268,7 @@ TEST(version_and_status_show_the_module)
 		 PROCEVENT_VERSION_PATCH(info.version), info.max_subscribers,
 		 info.pool_size);
 	ASSERT_EQ(0, tt_run(&p, v, NULL, TT_WAIT_MS));
-	EXPECT_EQ(0, strncmp(p.out, "proceventctl 0.3\n", 17));
+	EXPECT_EQ(0, strncmp(p.out, "proceventctl 0.4\n", 17));
 	EXPECT_NE(NULL, strstr(p.out, want)) {
 		TH_LOG("--version: %s", p.out);
 	}

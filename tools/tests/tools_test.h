@@ -66,6 +66,14 @@ static inline int tt_wait(pid_t pid, int ms)
 	}
 }
 
+/* poll() @fd for input: 0 readable, -1 not within @ms. */
+static inline int tt_poll_in(int fd, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN) ? 0 : -1;
+}
+
 /* A child that exits with @code as soon as it is forked. */
 static inline pid_t tt_child_exit(int code)
 {
