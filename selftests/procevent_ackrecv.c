@@ -63,17 +63,6 @@ static int still_held(pid_t pid)
 	return pe_alive(pid) == 1;
 }
 
-/* An address that is certainly not mapped. */
-static void *unmapped(void)
-{
-	void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
-
-	if (p != MAP_FAILED)
-		munmap(p, 4096);
-	return p;
-}
-
 TEST_F(ackrecv, get_info_advertises_it)
 {
 	struct procevent_info info;
@@ -170,11 +159,7 @@ TEST_F(ackrecv, bad_id_enoent_receives_nothing)
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
-	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, pe_spawn_exit(&k[i], 0));
-		ASSERT_EQ(0, pe_go(&k[i], 'x'));
-	}
-	ASSERT_EQ(0, pe_fdinfo_wait(fd, "queued", 2, PE_WAIT_MS));
+	ASSERT_EQ(0, pe_two_queued_exits(fd, k));
 	ASSERT_EQ(0, pe_recv(fd, &ev));
 	EXPECT_EQ(-ENOENT, ar(fd, ev.id + 1000, &a));
 	EXPECT_EQ(0, a.acked);
@@ -289,15 +274,11 @@ TEST_F(ackrecv, bad_flags_einval_nothing_done)
 	struct procevent_event ev;
 	struct procevent_ack_recv a;
 	struct pe_child k[2];
-	int fd = pe_open(), i;
+	int fd = pe_open();
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
-	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, pe_spawn_exit(&k[i], 0));
-		ASSERT_EQ(0, pe_go(&k[i], 'x'));
-	}
-	ASSERT_EQ(0, pe_fdinfo_wait(fd, "queued", 2, PE_WAIT_MS));
+	ASSERT_EQ(0, pe_two_queued_exits(fd, k));
 	ASSERT_EQ(0, pe_recv(fd, &ev));
 	/* ACK's own refusals: unknown ack flags, reserved, kill on EXIT. */
 	EXPECT_EQ(-EINVAL, ar_full(fd, ev.id, 2, 0, &a));
@@ -391,7 +372,7 @@ TEST_F(ackrecv, efault_before_the_ack_does_nothing)
 	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
 	ASSERT_EQ(0, pe_exit_event(fd, &k, 0, &ev));
 	EXPECT_EQ(-EFAULT, pe_ioctl(fd, PROCEVENT_IOC_ACK_RECV, NULL));
-	EXPECT_EQ(-EFAULT, pe_ioctl(fd, PROCEVENT_IOC_ACK_RECV, unmapped()));
+	EXPECT_EQ(-EFAULT, pe_ioctl(fd, PROCEVENT_IOC_ACK_RECV, pe_unmapped()));
 
 	/* Readable ack, read-only results. */
 	m = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE,

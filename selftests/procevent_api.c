@@ -21,17 +21,6 @@ FIXTURE_TEARDOWN(api)
 	pe_cleanup();
 }
 
-/* An address that is certainly not mapped. */
-static void *pe_unmapped(void)
-{
-	void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
-		       -1, 0);
-
-	if (p != MAP_FAILED)
-		munmap(p, 4096);
-	return p;
-}
-
 TEST_F(api, device_node_is_0600_char_device)
 {
 	struct stat st;
@@ -483,20 +472,6 @@ TEST_F(api, read_nonblocking_nothing_eagain)
 	EXPECT_EQ(EAGAIN, errno);
 }
 
-/* Two children exit one after the other; both events wait on fd. */
-static int two_queued_exits(int fd, struct pe_child *k)
-{
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		if (pe_spawn_exit(&k[i], 10 + i) || pe_go(&k[i], 'x'))
-			return -1;
-		if (pe_fdinfo_wait(fd, "queued", i + 1, PE_WAIT_MS))
-			return -2 - i;
-	}
-	return 0;
-}
-
 TEST_F(api, read_returns_whole_records_that_fit)
 {
 	struct procevent_event ev[3];
@@ -507,7 +482,7 @@ TEST_F(api, read_returns_whole_records_that_fit)
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
-	ASSERT_EQ(0, two_queued_exits(fd, k));
+	ASSERT_EQ(0, pe_two_queued_exits(fd, k));
 	pe_fill(ev, sizeof(ev));
 	/* Room for two records and a half: two are returned. */
 	EXPECT_EQ(2 * PE_REC, read(fd, ev, 2 * PE_REC + PE_REC / 2));
@@ -542,7 +517,7 @@ TEST_F(api, read_fault_after_first_record_returns_count)
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, page);
 	ASSERT_EQ(0, munmap(page + 4096, 4096));
-	ASSERT_EQ(0, two_queued_exits(fd, k));
+	ASSERT_EQ(0, pe_two_queued_exits(fd, k));
 	/* Record 1 fits the mapped page, record 2 crosses into the hole. */
 	EXPECT_EQ(PE_REC, read(fd, page + 4096 - PE_REC - PE_REC / 2,
 			       2 * PE_REC));
@@ -692,7 +667,7 @@ TEST_F(api, write_acks_array_in_order)
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
-	ASSERT_EQ(0, two_queued_exits(fd, k));
+	ASSERT_EQ(0, pe_two_queued_exits(fd, k));
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(0, pe_recv(fd, &ev));
 		acks[i] = (struct procevent_ack){ .id = ev.id };
@@ -743,7 +718,7 @@ TEST_F(api, write_stops_at_first_failing_ack)
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
-	ASSERT_EQ(0, two_queued_exits(fd, k));
+	ASSERT_EQ(0, pe_two_queued_exits(fd, k));
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(0, pe_recv(fd, &ev));
 		id[i] = ev.id;

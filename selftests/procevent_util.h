@@ -889,6 +889,31 @@ static inline int pe_exit_event(int fd, struct pe_child *k, int code,
 	return pe_wait_event(fd, ev, PE_WAIT_MS);
 }
 
+/* An address that is certainly not mapped. */
+static inline void *pe_unmapped(void)
+{
+	void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+
+	if (p != MAP_FAILED)
+		munmap(p, 4096);
+	return p;
+}
+
+/* Two children exit one after the other; both events wait on fd. */
+static inline int pe_two_queued_exits(int fd, struct pe_child *k)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (pe_spawn_exit(&k[i], 10 + i) || pe_go(&k[i], 'x'))
+			return -1;
+		if (pe_fdinfo_wait(fd, "queued", i + 1, PE_WAIT_MS))
+			return -2 - i;
+	}
+	return 0;
+}
+
 /* Ack id on fd and reap pid: 0, or the first error. */
 static inline int pe_ack_reap(int fd, uint64_t id, pid_t pid, int *status)
 {
