@@ -277,6 +277,7 @@ static long proc_counter(const char *key)
 enum acker_drain {
 	DRAIN_ONE,		/* ioctl RECV + ioctl ACK per event */
 	DRAIN_BATCH,		/* read() up to BATCH records, write() their acks */
+	DRAIN_COMBINED,		/* one ioctl ACK_RECV per event */
 };
 
 struct acker_cfg {
@@ -300,9 +301,23 @@ static void acker_burst(int fd, const struct acker_cfg *cfg)
 		die("SCHED_FIFO");
 	while (proc_value("held") < cfg->burst)
 		usleep(1000);
-	phase_begin(cfg->drain == DRAIN_ONE ? "burst_one" : "burst_batch",
+	phase_begin(cfg->drain == DRAIN_ONE ? "burst_one" :
+		    cfg->drain == DRAIN_BATCH ? "burst_batch" : "burst_combined",
 		    cfg->burst);
 	t0 = now_ns();
+	if (cfg->drain == DRAIN_COMBINED) {
+		struct procevent_ack_recv ar;
+
+		memset(&ar, 0, sizeof(ar));
+		/* The ack of each event brings the next; the last acked alone. */
+		for (; got < cfg->burst; got++) {
+			if (ioctl(fd, PROCEVENT_IOC_ACK_RECV, &ar))
+				die("ACK_RECV");
+			ar.ack.id = ar.event.id;
+		}
+		if (ioctl(fd, PROCEVENT_IOC_ACK, &ar.ack))
+			die("ACK");
+	}
 	while (got < cfg->burst) {
 		if (cfg->drain == DRAIN_ONE) {
 			if (ioctl(fd, PROCEVENT_IOC_RECV, &recs[0]))
@@ -331,6 +346,34 @@ static void acker_burst(int fd, const struct acker_cfg *cfg)
 	_exit(0);
 }
 
+/* The subscriber loop with one ACK_RECV per event. */
+static void acker_combined(int fd, const struct acker_cfg *cfg)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct procevent_ack_recv ar;
+	int kept = 0;
+
+	memset(&ar, 0, sizeof(ar));
+	for (;;) {
+		if (ioctl(fd, PROCEVENT_IOC_ACK_RECV, &ar)) {
+			if (ar.acked)
+				ar.ack.id = 0;
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOMSG && !cfg->mask) {
+				poll(&pfd, 1, -1);
+				continue;
+			}
+			die("ACK_RECV");
+		}
+		ar.ack.id = ar.event.id;
+		if (kept < cfg->keep) {
+			kept++;
+			ar.ack.id = 0;
+		}
+	}
+}
+
 static void acker_main(int fd, const struct acker_cfg *cfg, int ready)
 {
 	struct procevent_event ev;
@@ -345,6 +388,8 @@ static void acker_main(int fd, const struct acker_cfg *cfg, int ready)
 		die("ready");
 	if (cfg->burst)
 		acker_burst(fd, cfg);
+	if (cfg->drain == DRAIN_COMBINED)
+		acker_combined(fd, cfg);
 	for (;;) {
 		if (ioctl(fd, PROCEVENT_IOC_RECV, &ev)) {
 			if (errno == EINTR)
@@ -829,7 +874,10 @@ static double exec_run(void)
  */
 static void bench_idle(void)
 {
-	double fn, sn, fi, fi2, si, v;
+	struct acker_cfg comb = {
+		.mask = PROCEVENT_EXIT, .drain = DRAIN_COMBINED,
+	};
+	double fn, sn, fi, fi2, fi3, si, v;
 	pid_t sub;
 	int r;
 
@@ -871,6 +919,12 @@ static void bench_idle(void)
 		 */
 		fi2 = fork_run();
 		sample("exit_rt", v - (fi + fi2) / 2);
+		/* The same with one ACK_RECV per event instead of RECV+ACK. */
+		sub = acker_start(&comb);
+		v = fork_run();
+		kill_reap(sub);
+		fi3 = fork_run();
+		sample("exit_rt_combined", v - (fi2 + fi3) / 2);
 		sub = acker(PROCEVENT_SIGNAL);
 		v = signal_run();
 		kill_reap(sub);
@@ -1010,21 +1064,26 @@ static double burst_once(enum acker_drain drain)
 	return (double)shm->drain_ns;
 }
 
-/* 4: a burst drained one event at a time, then in batches. */
+/* 4: a burst drained one event at a time, in batches, and with ACK_RECV. */
 static void bench_burst(void)
 {
-	const char *name[] = { "burst_one", "burst_batch" };
+	static const enum acker_drain drain[] = {
+		DRAIN_ONE, DRAIN_BATCH, DRAIN_COMBINED,
+	};
+	const char *name[] = { "burst_one", "burst_batch", "burst_combined" };
 	double one = 0, ns;
 	int r, m;
 
 	for (r = 0; r < reps; r++) {
-		for (m = 0; m < 2; m++) {
-			ns = burst_once(m ? DRAIN_BATCH : DRAIN_ONE);
+		for (m = 0; m < 3; m++) {
+			ns = burst_once(drain[m]);
 			sample(name[m], ns / BURST_N);
-			if (!m)
+			if (m == 0)
 				one = ns;
-			else
+			else if (m == 1)
 				sample("burst_batch_speedup", one / ns);
+			else
+				sample("burst_combined_speedup", one / ns);
 		}
 	}
 }
@@ -1057,6 +1116,7 @@ static void bench_profile(void)
 	set_pool_size(2 * BURST_N);
 	burst_once(DRAIN_ONE);
 	burst_once(DRAIN_BATCH);
+	burst_once(DRAIN_COMBINED);
 	profiling = 0;
 	phase_name = "loop";
 }
@@ -1151,6 +1211,8 @@ static void report(void)
 	metric("sig_other", median("sig_other"),
 	       "signal ping-pong; one subscriber for EXIT only");
 	metric("exit_rt", rt, "added cost of one held exit (RECV+ACK)");
+	metric("exit_rt_combined", median("exit_rt_combined"),
+	       "added cost of one held exit (one ACK_RECV)");
 	metric("signal_rt", median("signal_rt"),
 	       "added cost of one held signal (RECV+ACK)");
 	metric("pipe_rt", pipe, "pipe ping-pong round trip");
@@ -1166,6 +1228,8 @@ static void report(void)
 	       "burst drain per event; RECV+ACK ioctls");
 	metric("burst_batch", median("burst_batch"),
 	       "burst drain per event; read/write batches of 64");
+	metric("burst_combined", median("burst_combined"),
+	       "burst drain per event; one ACK_RECV ioctl");
 	for (i = 0; i < 4; i++) {
 		snprintf(what, sizeof(what),
 			 "added cost per exit; %d task(s) held", nheld[i]);
@@ -1194,6 +1258,13 @@ static void report(void)
 	      "held exit / pipe round trip");
 	ratio("exit_rt_vs_seccomp", quot(rt, seccomp), "le", 1.0,
 	      "held exit / seccomp unotify round trip");
+	ratio("exit_rt_combined_vs_pipe", quot(median("exit_rt_combined"), pipe),
+	      "info", 0, "held exit, one ACK_RECV / pipe round trip");
+	ratio("exit_rt_combined_vs_seccomp",
+	      quot(median("exit_rt_combined"), seccomp), "le", 0.8,
+	      "held exit, one ACK_RECV / seccomp unotify round trip");
+	ratio("exit_rt_combined_vs_exit_rt", quot(median("exit_rt_combined"), rt),
+	      "info", 0, "held exit: one ACK_RECV / RECV+ACK");
 	ratio("exit_rt_vs_fanotify", quot(rt, median("fanotify_rt")), "info",
 	      0, "held exit / fanotify permission round trip");
 	ratio("signal_rt_vs_pipe", quot(median("signal_rt"), pipe), "info", 0,
@@ -1209,6 +1280,8 @@ static void report(void)
 	}
 	ratio("burst_batch_speedup", median("burst_batch_speedup"), "ge", 3.0,
 	      "burst drain: one at a time / batches");
+	ratio("burst_combined_speedup", median("burst_combined_speedup"), "info",
+	      0, "burst drain: RECV+ACK / ACK_RECV");
 	held1 = median(nheld_name[0]);
 	for (i = 1; i < 4; i++) {
 		snprintf(name, sizeof(name), "held%d_vs_held1", nheld[i]);
