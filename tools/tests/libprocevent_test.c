@@ -862,6 +862,39 @@ static int kill_first(int fd, const struct procevent_event *ev, void *arg)
 
 /* --- ack and receive in one call ----------------------------------------- */
 
+#ifdef TT_WRAP_IOCTL
+#include <stdarg.h>
+
+/*
+ * Linked with --wrap=ioctl: every ioctl() of the static library comes
+ * here, and with old_module set PROCEVENT_IOC_ACK_RECV is refused as a
+ * module before 0.4 refuses it.
+ */
+static int old_module;
+static int ack_recv_calls;
+
+int __real_ioctl(int fd, unsigned long req, ...);
+
+int __wrap_ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (_IOC_TYPE(req) == PROCEVENT_IOC_MAGIC &&
+	    _IOC_NR(req) == _IOC_NR(PROCEVENT_IOC_ACK_RECV)) {
+		ack_recv_calls++;
+		if (old_module) {
+			errno = ENOTTY;
+			return -1;
+		}
+	}
+	return __real_ioctl(fd, req, arg);
+}
+#endif
+
 static int module_has_ack_recv(void)
 {
 	struct procevent_info info;
@@ -1049,6 +1082,69 @@ TEST(dispatch_takes_the_next_event_with_the_last_ack)
 	EXPECT_LE(0, tt_wait(s.next, TT_WAIT_MS));
 	close(fd);
 }
+
+#ifdef TT_WRAP_IOCTL
+/* A module before 0.4: the same results, through ACK and RECV. */
+TEST(ack_recv_and_dispatch_on_a_module_without_it)
+{
+	struct procevent_ack ack = { 0 };
+	struct next_arrives s = { 0 };
+	struct procevent_event a, b;
+	pid_t k1, k2;
+	int fd, acked = -1;
+
+	NEED_DEVICE();
+	fd = procevent_open(PROCEVENT_EXIT, O_NONBLOCK | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	old_module = 1;
+	ack_recv_calls = 0;
+	ASSERT_LT(0, k1 = tt_child_exit(1));
+	ASSERT_EQ(0, procevent_ack_recv(fd, NULL, &a, TT_WAIT_MS, &acked));
+	EXPECT_EQ(0, acked);
+	EXPECT_EQ(k1, a.pid);
+	ASSERT_LT(0, k2 = tt_child_exit(2));
+	ack.id = a.id;
+	ASSERT_EQ(0, procevent_ack_recv(fd, &ack, &b, TT_WAIT_MS, &acked));
+	EXPECT_EQ(1, acked);
+	EXPECT_EQ(k2, b.pid);
+	EXPECT_EQ(1 << 8, tt_wait(k1, TT_WAIT_MS));
+	/* a refused ack: nothing received, *acked 0 */
+	EXPECT_EQ(-ENOENT, procevent_ack_recv(fd, &ack, &a, 0, &acked));
+	EXPECT_EQ(0, acked);
+	ack.id = 0;
+	ack.flags = PROCEVENT_ACK_KILL;
+	EXPECT_EQ(-EINVAL, procevent_ack_recv(fd, &ack, &a, 0, &acked));
+	EXPECT_EQ(0, acked);
+	ack.id = b.id;
+	ack.flags = 0;
+	EXPECT_EQ(-EAGAIN, procevent_ack_recv(fd, &ack, &a, 0, &acked));
+	EXPECT_EQ(1, acked);
+	EXPECT_EQ(2 << 8, tt_wait(k2, TT_WAIT_MS));
+
+	/* dispatch acks each batch on its own: the next event waits */
+	ASSERT_LT(0, k1 = tt_child_exit(0));
+	ASSERT_EQ(0, tt_poll_in(fd, TT_WAIT_MS));
+	EXPECT_EQ(1, procevent_dispatch(fd, make_next_arrive, &s, 0));
+	EXPECT_EQ(1, s.n);
+	EXPECT_LE(0, tt_wait(k1, TT_WAIT_MS));
+	EXPECT_EQ(1, procevent_dispatch(fd, make_next_arrive, &s, 0));
+	EXPECT_LE(0, tt_wait(s.next, TT_WAIT_MS));
+	/* every path tried the call once and took the old way */
+	EXPECT_LT(0, ack_recv_calls);
+	old_module = 0;
+
+	/* the real call was used where the module has it */
+	ack_recv_calls = 0;
+	s.n = 0;
+	ASSERT_LT(0, k1 = tt_child_exit(0));
+	ASSERT_EQ(0, tt_poll_in(fd, TT_WAIT_MS));
+	EXPECT_EQ(2, procevent_dispatch(fd, make_next_arrive, &s, 0));
+	EXPECT_EQ(2, ack_recv_calls);
+	EXPECT_LE(0, tt_wait(k1, TT_WAIT_MS));
+	EXPECT_LE(0, tt_wait(s.next, TT_WAIT_MS));
+	close(fd);
+}
+#endif
 
 TEST(dispatch_kill_vetoes_the_event)
 {
