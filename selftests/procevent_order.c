@@ -419,6 +419,59 @@ TEST_F(order, subscriber_killed_moves_events_to_next_in_order)
 	EXPECT_EQ(0, pe_quiet(b, 50, &ev));
 }
 
+/*
+ * A handle that closes while an event waits on an earlier one leaves the
+ * list at once: the ack then moves the event past it to the handles listed
+ * at that moment (SPEC 4.1, 4.3), or releases the task when none is left.
+ */
+TEST_F(order, handle_closed_during_earlier_hold_is_passed_over)
+{
+	struct procevent_event ev, ev2;
+	struct pe_child k;
+	int a, b, c, status = 0;
+
+	a = open_subscribed(PROCEVENT_EXIT);
+	b = open_subscribed(PROCEVENT_EXIT);
+	c = open_subscribed(PROCEVENT_EXIT);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	ASSERT_LE(0, c);
+	ASSERT_EQ(0, exit_child(&k, 3));
+	ASSERT_EQ(0, pe_wait_event(a, &ev, PE_WAIT_MS));
+	EXPECT_EQ(k.pid, ev.pid);
+	EXPECT_EQ(0, pe_quiet(b, 0, &ev2));
+	pe_close(b);
+	EXPECT_EQ(2, pe_fdv(c, "position"));
+	ASSERT_EQ(0, pe_ack(a, ev.id));
+	ASSERT_EQ(0, pe_wait_event(c, &ev2, PE_WAIT_MS));
+	EXPECT_EQ(ev.id, ev2.id);
+	EXPECT_EQ(k.pid, ev2.pid);
+	ASSERT_EQ(0, pe_ack_reap(c, ev.id, k.pid, &status));
+	EXPECT_EQ(3, WEXITSTATUS(status));
+}
+
+TEST_F(order, ack_after_every_later_handle_closed_releases_task)
+{
+	struct procevent_event ev, ev2;
+	struct pe_child k;
+	int a, b, status = 0;
+
+	a = open_subscribed(PROCEVENT_EXIT);
+	b = open_subscribed(PROCEVENT_EXIT);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, exit_child(&k, 4));
+	ASSERT_EQ(0, pe_wait_event(a, &ev, PE_WAIT_MS));
+	EXPECT_EQ(0, pe_quiet(b, 0, &ev2));
+	pe_close(b);
+	/* Still held: a has not acked. */
+	pe_sleep_ms(100);
+	EXPECT_EQ(1, pe_alive(k.pid));
+	ASSERT_EQ(0, pe_ack_reap(a, ev.id, k.pid, &status));
+	EXPECT_EQ(4, WEXITSTATUS(status));
+	EXPECT_EQ(0, pe_quiet(a, 50, &ev2));
+}
+
 TEST_F(order, closing_last_subscriber_releases_held_tasks)
 {
 	struct procevent_event ev;

@@ -413,24 +413,12 @@ done
 # The short form of make stress (stress/run.sh --short): its cases count
 # with the others.
 section "stress (short)"
-# One kernel's stress run at a time, and a failed one once more: the
-# faults recorder has reported one event that skipped a survivor in about
-# one 6.1 run out of 25 and is not diagnosed yet (README "Robustness").
-# The first failure stays on record in build/check/stress-retried; the
-# same failure twice fails the check.
+# One kernel's stress run at a time.
 stress_one() {
 	local what=$1
 	shift
 	rm -f "$root/build/stress/cases-short"
-	if ! "$root/stress/run.sh" --short "$@"; then
-		echo "check: stress on $what failed; running it once more"
-		{
-			echo "== $what"
-			grep -E '^FAIL ' "$root/build/stress/cases-short" 2>/dev/null
-		} >>"$out/stress-retried"
-		rm -f "$root/build/stress/cases-short"
-		"$root/stress/run.sh" --short "$@" || vm_failed=1
-	fi
+	"$root/stress/run.sh" --short "$@" || vm_failed=1
 	cat "$root/build/stress/cases-short" >>"$other" 2>/dev/null ||
 		record FAIL "stress-short-$what"
 }
