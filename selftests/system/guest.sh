@@ -154,6 +154,11 @@ pe_holds() {
 	return 1
 }
 
+# modprobe@procevent.service ran in this boot and succeeded.
+modprobe_unit_ran() {
+	[[ $(systemctl show -P ExecMainExitTimestampMonotonic modprobe@procevent.service) != 0 &&
+		$(systemctl show -P ExecMainStatus modprobe@procevent.service) == 0 ]]
+}
 main_pid() {
 	systemctl show -P MainPID "$unit"
 }
@@ -217,9 +222,8 @@ if [[ $boot == 1 ]]; then
 			systemctl daemon-reload &&
 			systemctl enable --now "$unit" || return 1
 		systemctl status --no-pager "$unit"
-		service_up && [[ -e /sys/module/procevent ]] &&
-			[[ $(systemctl show -P ActiveState modprobe@procevent.service) == active ||
-				$(systemctl show -P Result modprobe@procevent.service) == success ]]
+		service_up && [[ -e /sys/module/procevent ]] && modprobe_unit_ran
+
 	}
 	check monitor-start monitor_start
 
@@ -369,7 +373,8 @@ else
 		[[ -e /sys/module/procevent ]] &&
 			journalctl -b -u systemd-modules-load.service --no-pager |
 			grep -q "Inserted module 'procevent'" &&
-			[[ $(systemctl show -P ActiveState "$unit") == inactive ]]
+			[[ $(systemctl show -P ActiveState "$unit") == inactive ]] &&
+			! modprobe_unit_ran
 	}
 	check boot2-modules-load boot2_modules_load
 
