@@ -462,6 +462,7 @@ find "$cache" -maxdepth 1 -name '*.tar' -mtime +14 -printf '%f\n' 2>/dev/null |
 		log "removing the unused root ${old%.tar}"
 		rm -f "$cache/$old" "$cache/${old%.tar}".{info,lock}
 	done
+find "$cache" -maxdepth 1 -name '*.lock' -mtime +14 -delete 2>/dev/null || true
 pids=()
 # The first kernel's purge runs with the service stopped, the others'
 # with it running (guest.sh: purge-idle, purge-busy).

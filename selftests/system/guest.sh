@@ -186,10 +186,12 @@ if [[ $boot == 1 ]]; then
 	check boot1-not-loaded test ! -e /sys/module/procevent
 
 	dkms_module() {
-		dkms status procevent
+		local st
+		st=$(dkms status -m procevent -k "$kver")
+		echo "$st"
 		ko_path
 		[[ $(ko_path) == /lib/modules/$kver/updates/dkms/procevent.ko* ]] &&
-			dkms status -m procevent -k "$kver" | grep -q ': installed$'
+			[[ $st == *': installed' ]]
 	}
 	check dkms-module dkms_module
 
@@ -368,10 +370,12 @@ if [[ $boot == 1 ]]; then
 	check modules-load modules_load
 else
 	note "boot 2 on $kver"
+	# Its message comes in through the kernel log (it runs before the
+	# journal does), so without the unit's name: matched by identifier.
 	boot2_modules_load() {
-		journalctl -b -u systemd-modules-load.service --no-pager
+		journalctl -b -t systemd-modules-load --no-pager
 		[[ -e /sys/module/procevent ]] &&
-			journalctl -b -u systemd-modules-load.service --no-pager |
+			journalctl -b -t systemd-modules-load --no-pager |
 			grep -q "Inserted module 'procevent'" &&
 			[[ $(systemctl show -P ActiveState "$unit") == inactive ]] &&
 			! modprobe_unit_ran
