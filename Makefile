@@ -16,6 +16,11 @@
 #                         runs on every kernel, in QEMU (stress/run.sh)
 #   make check            everything, on every installed kernel, in QEMU
 #                         (selftests/vm/check.sh)
+#   make system-test      the .deb packages installed with apt on a Debian
+#                         12 root (mmdebstrap, cached), booted with systemd
+#                         in QEMU on the 6.1 and 6.12 kernels, used and
+#                         purged as an administrator would
+#                         (scripts/system-test.sh)
 #   make bench            the benchmark, in QEMU on every installed kernel:
 #                         table, build/bench/bench.csv and bench.png
 #                         (bench/run.sh)
@@ -66,6 +71,9 @@ tools:
 check:
 	$(ROOT)/selftests/vm/check.sh
 
+system-test:
+	$(ROOT)/scripts/system-test.sh
+
 demo:
 	@$(ROOT)/tools/demo/demo.sh
 
@@ -88,7 +96,7 @@ clean:
 		$(MAKE) -C $(KDIR) M=$(ROOT) clean; \
 	fi
 
-.PHONY: all module selftests tools check demo race stress bench profile clean
+.PHONY: all module selftests tools check system-test demo race stress bench profile clean
 
 # --- installing -------------------------------------------------------------
 #

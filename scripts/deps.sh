@@ -5,8 +5,9 @@
 # the 6.1 and 6.12 kernels and their PREEMPT_RT flavours with headers (the
 # VM boots them), the 6.1 source (kselftest harness, checkpatch.pl, the
 # debug kernel), QEMU, a static busybox for the VM's initramfs, sparse, the
-# kernel build tools, and DKMS, debhelper, libsystemd-dev and lintian for
-# the packaging tests.
+# kernel build tools, DKMS, debhelper, libsystemd-dev and lintian for
+# the packaging tests, and mmdebstrap and e2fsprogs for the system test
+# (scripts/system-test.sh).
 #
 # Nothing is fetched when every package is already installed, so reruns
 # cost a few dpkg-query calls.  Needs root (or sudo) only when something
@@ -25,6 +26,7 @@ packages=(
 	sparse perl cpio kmod xz-utils
 	dkms debhelper dh-dkms dpkg-dev lintian libsystemd-dev pkgconf man-db
 	stress-ng
+	mmdebstrap e2fsprogs
 )
 
 installed() {

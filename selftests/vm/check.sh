@@ -43,6 +43,18 @@
 #                  bash completion are where man and bash look
 #   deb-purge      apt-get purge leaves no module, source, DKMS state,
 #                  library or header
+#   system-R/NAME  the system test (scripts/system-test.sh, make
+#                  system-test) on each generic kernel R: those .deb files
+#                  installed with apt into a Debian 12 root of R (DKMS
+#                  builds there), booted twice with systemd in QEMU:
+#                  root, apt-install, dkms-image, boot-1, boot-2, and the
+#                  checks inside (selftests/system/guest.sh): dkms-module,
+#                  modprobe, dev-node, rmmod, monitor-start,
+#                  monitor-status, monitor-acks, monitor-holds,
+#                  monitor-restart, monitor-stop, modules-load,
+#                  boot1-not-loaded, boot2-modules-load, boot2-monitor,
+#                  boot2-dev-node, purge, purge-idle (first kernel) or
+#                  purge-busy (the others), dmesg-clean-1, dmesg-clean-2
 # R is every installed Debian amd64 kernel, generic or PREEMPT_RT, with
 # both /boot/vmlinuz-R and /usr/src/linux-headers-R.  The DKMS and package
 # tests change this machine (/usr/src, /var/lib/dkms, /lib/modules/R/
@@ -629,6 +641,24 @@ elif [[ ${#deb_files[@]} -eq ${#debs_pkgs[@]} ]]; then
 else
 	record FAIL deb-install
 fi
+
+section "system test"
+# The packages just built, on a real Debian 12 system of each generic
+# kernel (its root cached in /var/cache/procevent/system-root): DKMS,
+# udev, modules-load.d, the example service and the purge, as a user
+# meets them.  Nothing on this machine changes but that cache.
+if [[ ${#deb_files[@]} -eq ${#debs_pkgs[@]} ]]; then
+	"$root/scripts/system-test.sh" --debs "$debs" --out "$out/system-test" ||
+		vm_failed=1
+	if [[ -s $out/system-test/cases ]]; then
+		cp "$out/system-test/cases" "$out/cases-system"
+	else
+		echo "FAIL system-test" >"$out/cases-system"
+	fi
+else
+	echo "FAIL system-test" >"$out/cases-system"
+fi
+runs+=(system)
 
 section "results"
 echo "stage times:"
