@@ -11,11 +11,11 @@
 # initramfs (bench/realbench/root.sh: mmdebstrap, cached under
 # /var/cache/procevent/realbench-root/) plus an overlay with procevent.ko
 # built for KVER, the programs of bench/realbench/ and the workloads:
-#   hello   GNU hello from its Debian source package (apt-get source
-#           through a private apt state, bench/realbench/sources.sh):
-#           ./configure and make, thousands of short processes
-#   gzip    gzip's test suite (make check, shell scripts) in a tree
-#           configured and built on the host
+#   pv      pv from its Debian source package (apt-get source through a
+#           private apt state, bench/realbench/sources.sh): ./configure
+#           and make, about a thousand short processes
+#   gzip    gzip's test suite (make check, shell scripts; all tests but
+#           list-big) in a tree configured and built on the host
 #   storm   10 000 fork/exec/wait of a static program (RB_STORM_N)
 # each with no observer, then with each observer:
 #   procevent  pe_sub: one libprocevent subscriber for EXIT|SIGNAL|FORK|EXEC
@@ -39,10 +39,14 @@
 #   realbench.png   wall time against no observer, per workload
 #   KVER/MODE/console.log
 #
-# Environment: RB_MODES (default "icount tcg"), RB_WORKLOADS and
-# RB_OBSERVERS (comma lists), RB_STORM_N (10000), RB_HELLO_MAKE (1: build
-# hello after configuring it), RB_TIMEOUT (per boot, seconds, 3600),
-# RB_MEM (guest memory, 3G).
+# Environment: RB_MODES (default "icount tcg"), RB_SPLIT (1: one boot per
+# workload, side by side; RB_TCG_WORKLOADS then limits the TCG boots to
+# some workloads), RB_WORKLOADS and
+# RB_OBSERVERS (comma lists), RB_STORM_N (10000), RB_GZIP_TESTS (comma
+# list), RB_PV_MAKE (0: configure pv only), RB_TIMEOUT (per boot, seconds, 3600), RB_MEM (guest memory, 3G).
+# Under TCG a run of the storm takes about 15 ms per process, with strace
+# or auditd five times that: RB_STORM_N=2000 keeps a boot under half an
+# hour.
 #
 # Exit status: 0 when every boot finished, 1 when one failed, 2 on a usage
 # or setup error.
@@ -73,7 +77,9 @@ done
 modes=${RB_MODES:-icount tcg}
 timeout_s=${RB_TIMEOUT:-3600}
 mem=${RB_MEM:-3G}
-cmdline_env="RB_STORM_N=${RB_STORM_N:-10000} RB_HELLO_MAKE=${RB_HELLO_MAKE:-1}"
+cmdline_env="RB_STORM_N=${RB_STORM_N:-10000}"
+[[ -n ${RB_GZIP_TESTS:-} ]] && cmdline_env+=" RB_GZIP_TESTS=$RB_GZIP_TESTS"
+[[ -n ${RB_PV_MAKE:-} ]] && cmdline_env+=" RB_PV_MAKE=$RB_PV_MAKE"
 [[ -n ${RB_WORKLOADS:-} ]] && cmdline_env+=" RB_WORKLOADS=$RB_WORKLOADS"
 [[ -n ${RB_OBSERVERS:-} ]] && cmdline_env+=" RB_OBSERVERS=$RB_OBSERVERS"
 
@@ -145,7 +151,7 @@ pack() {
 	cp "$here/realbench.bt" "$stage/rb/"
 	cp -a "$here/wl" "$stage/rb/wl"
 	cp "$dir/module/procevent.ko" "$stage/rb/procevent.ko"
-	cp -a "$out/src/hello" "$stage/rb/src/hello"
+	cp -a "$out/src/pv" "$stage/rb/src/pv"
 	cp -a "$gzip_dir" "$stage/rb/src/gzip"
 	echo "$gzip_dir" >"$stage/rb/gzip.path"
 	(cd "$stage" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
@@ -154,8 +160,11 @@ pack() {
 	rm -rf "$stage"
 }
 
+# boot KVER MODE [WORKLOAD]: with a workload, a boot of its own
+# (KVER/MODE-WORKLOAD/).
 boot() {
-	local k=$1 mode=$2 dir=$out/$1/$2 accel
+	local k=$1 mode=$2 w=${3:-} dir=$out/$1/$2${3:+-$3} accel env=$cmdline_env
+	[[ -n $w ]] && env+=" RB_WORKLOADS=$w"
 	mkdir -p "$dir"
 	case $mode in
 	icount) accel=(-accel tcg -icount shift=0,sleep=off -smp 1) ;;
@@ -167,16 +176,16 @@ boot() {
 		-nodefaults -no-user-config -display none -serial stdio \
 		-no-reboot -kernel "/boot/vmlinuz-$k" \
 		-initrd "$out/$k/initrd.cpio" \
-		-append "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic rdinit=/init $cmdline_env" \
+		-append "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic rdinit=/init $env" \
 		</dev/null 2>&1 | stdbuf -oL tr -d '\r' >"$dir/console.log" || rc=$?
-	echo "realbench: $k $mode: VM ran $((SECONDS - start))s"
+	echo "realbench: $k $mode $w: VM ran $((SECONDS - start))s"
 	if ! grep -q '^RB-DONE' "$dir/console.log"; then
-		echo "realbench: $k $mode: the run did not finish (rc $rc):" >&2
+		echo "realbench: $k $mode $w: the run did not finish (rc $rc):" >&2
 		tail -n 20 "$dir/console.log" | sed 's/^/  | /' >&2
 		return 1
 	fi
 	if grep -E -q 'BUG:|WARNING:|Oops|KASAN|circular locking|invalid context|blocked for more than' "$dir/console.log"; then
-		echo "realbench: $k $mode: the kernel complained:" >&2
+		echo "realbench: $k $mode $w: the kernel complained:" >&2
 		grep -E -m 5 'BUG:|WARNING:|Oops|KASAN|circular locking|invalid context|blocked for more than' "$dir/console.log" >&2
 		return 1
 	fi
@@ -199,10 +208,21 @@ if [[ $report_only -eq 0 ]]; then
 	# host time and noisy either way.
 	pids=()
 	for k in "${kernels[@]}"; do
+		rm -rf "${out:?}/$k"/icount* "${out:?}/$k"/tcg*
 		for m in $modes; do
-			echo "realbench: $k $m: booting"
-			boot "$k" "$m" &
-			pids+=($!)
+			if [[ -z ${RB_SPLIT:-} ]]; then
+				echo "realbench: $k $m: booting"
+				boot "$k" "$m" &
+				pids+=($!)
+				continue
+			fi
+			ws=${RB_WORKLOADS:-pv,gzip,storm}
+			[[ $m == tcg && -n ${RB_TCG_WORKLOADS:-} ]] && ws=$RB_TCG_WORKLOADS
+			for w in ${ws//,/ }; do
+				echo "realbench: $k $m $w: booting"
+				boot "$k" "$m" "$w" &
+				pids+=($!)
+			done
 		done
 	done
 	for p in "${pids[@]}"; do

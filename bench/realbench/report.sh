@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The realbench report: from DIR/KVER/{icount,tcg}/console.log to
+# The realbench report: from DIR/KVER/{icount,tcg}*/console.log to
 # DIR/realbench.csv, DIR/table.txt (printed) and DIR/realbench.png.
 #
 #   bench/realbench/report.sh DIR KVER...
@@ -26,11 +26,13 @@ csv=$out/realbench.csv
 echo "kernel,workload,observer,wall_ratio,events_seen,events_lost,late_exits,exits_seen,wall_s,rc,tcg_wall_ratio,tcg_wall_s,tcg_events_seen,tcg_events_lost,tcg_late_exits,tcg_exits_seen" >"$csv"
 
 for k in "$@"; do
-	ic=$out/$k/icount/console.log
-	tc=$out/$k/tcg/console.log
-	[[ -f $ic || -f $tc ]] || continue
+	logs=()
+	for f in "$out/$k"/icount*/console.log "$out/$k"/tcg*/console.log; do
+		[[ -f $f ]] && logs+=("$f")
+	done
+	[[ ${#logs[@]} -gt 0 ]] || continue
 	awk -F, -v k="$k" '
-	FNR == 1 { m = (FILENAME ~ /\/icount\//) ? "i" : "t" }
+	FNR == 1 { m = (FILENAME ~ /\/icount[^\/]*\//) ? "i" : "t" }
 	/^RB-RESULT,/ {
 		w = $2; o = $3
 		if (!((w, o) in seen)) { seen[w, o] = 1 }
@@ -69,7 +71,7 @@ for k in "$@"; do
 				ratio("t", w, o) "," secs("t", w, o) "," ev["t", w, o] "," \
 				lost["t", w, o] "," lt("t", w, o) "," ex["t", w, o]
 		}
-	}' ${ic:+$(ls "$ic" 2>/dev/null)} ${tc:+$(ls "$tc" 2>/dev/null)} >>"$csv"
+	}' "${logs[@]}" >>"$csv"
 done
 
 # The table: the icount figures, the TCG ratio beside.

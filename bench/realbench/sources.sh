@@ -14,10 +14,10 @@ set -euo pipefail
 out=$1
 mirror=${REALBENCH_MIRROR:-http://deb.debian.org/debian}
 suite=bookworm
-# hello: GNU hello, an autotools package (configure runs some thousand
-# short processes); shunit2: a shell unit test framework whose own test
-# suite is shell scripts.
-pkgs=(hello gzip)
+# pv: an autoconf package whose configure runs about a thousand short
+# processes (a GNU package with gnulib, hello, runs five times as many:
+# too slow under TCG); gzip: its test suite is shell scripts.
+pkgs=(pv gzip)
 cache=/var/cache/procevent/realbench-src
 a=$cache/apt
 mkdir -p "$a/state/lists/partial" "$a/cache/archives/partial" "$a/empty" "$cache/dl"

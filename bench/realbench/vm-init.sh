@@ -7,7 +7,7 @@
 #   RB-RESULT,workload,observer,wall_us,rc,seen,exits,late,lost
 # (seen, exits, late and lost as pe_sub.c and lnchk.c count them; "-" where
 # the observer gives no such figure).  RB_WORKLOADS, RB_OBSERVERS,
-# RB_STORM_N and RB_HELLO_MAKE come from the kernel command line.
+# RB_STORM_N and RB_GZIP_TESTS come from the kernel command line.
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C LC_ALL=C TERM=dumb
@@ -27,7 +27,7 @@ chmod 1777 /tmp
 ip link set lo up 2>/dev/null || true
 hostname realbench
 
-workloads=${RB_WORKLOADS:-hello,gzip,storm}
+workloads=${RB_WORKLOADS:-pv,gzip,storm}
 workloads=${workloads//,/ }
 # none2: the run with no observer once more, once everything is warm (the
 # baseline is the mean of the two); audit last, as it leaves the kernel's
@@ -35,7 +35,7 @@ workloads=${workloads//,/ }
 observers=${RB_OBSERVERS:-none,procevent,forkstat,bpftrace,strace,none2,audit}
 observers=${observers//,/ }
 export RB_STORM_N=${RB_STORM_N:-10000}
-export RB_HELLO_MAKE=${RB_HELLO_MAKE:-1}
+
 
 echo "RB-START,$(uname -r),$(nproc)"
 
