@@ -85,6 +85,8 @@ NR > 1 {
 	}
 	l = ($7 == "-" || $7 == "") ? "-" : ($7 == "n/a" ? "n/a" : $7 "/" $8)
 	tl = ($15 == "-" || $15 == "") ? "-" : ($15 == "n/a" ? "n/a" : $15 "/" $16)
+	if ($4 == "") l = "(not run)"
+	if ($11 == "") tl = "(not run)"
 	printf "%-8s %-10s %9s %9s %9s %8s %12s %12s %9s%s\n", $2, $3, $9, $4, $11, $5, $6, l, tl, \
 		($10 != "" && $10 != 0) ? "  (workload failed: " $10 ")" : ""
 }' "$csv" | tee "$out/table.txt"
@@ -106,7 +108,7 @@ if command -v gnuplot >/dev/null; then
 		printf "\n"
 		for (i = 1; i <= nw; i++) {
 			printf "%s", wl[i]
-			for (j = 1; j <= no; j++) printf " %s", (ri[wl[i], ol[j]] == "" ? "NaN" : ri[wl[i], ol[j]])
+			for (j = 1; j <= no; j++) printf " %s", (ri[wl[i], ol[j]] == "" ? 0 : ri[wl[i], ol[j]])
 			printf "\n"
 		}
 		printf "\n\nworkload"
@@ -114,7 +116,7 @@ if command -v gnuplot >/dev/null; then
 		printf "\n"
 		for (i = 1; i <= nw; i++) {
 			printf "%s", wl[i]
-			for (j = 1; j <= no; j++) printf " %s", (rt[wl[i], ol[j]] == "" ? "NaN" : rt[wl[i], ol[j]])
+			for (j = 1; j <= no; j++) printf " %s", (rt[wl[i], ol[j]] == "" ? 0 : rt[wl[i], ol[j]])
 			printf "\n"
 		}
 	}' "$out/realbench.csv" >"$dat"
@@ -128,9 +130,8 @@ if command -v gnuplot >/dev/null; then
 		echo "set style fill solid 0.8 border -1"
 		echo "set key top left autotitle columnhead"
 		echo "set grid ytics"
-		echo "set logscale y 2"
-		echo "set yrange [0.5:*]"
-		echo "set ylabel 'wall time / no observer (log scale)'"
+		echo "set yrange [0:*]"
+		echo "set ylabel 'wall time / no observer (no bar: not run)'"
 		echo "set title 'icount: guest instructions'"
 		echo "plot for [c=2:$nobs] '$dat' index 0 using c:xtic(1)"
 		echo "set title 'plain TCG: host time (noisy)'"

@@ -173,6 +173,7 @@ for w in $workloads; do
 		echo "RB-DETAIL,$w,$o,$sum"
 		if [[ $rc -ne 0 ]]; then
 			echo "RB-WLFAIL,$w,$o"
+			grep -E '^(FAIL|ERROR):' /tmp/rb.wl.log
 			tail -n 20 /tmp/rb.wl.log
 		fi
 	done
