@@ -43,7 +43,8 @@
 # workload, side by side; RB_TCG_WORKLOADS then limits the TCG boots to
 # some workloads), RB_WORKLOADS and
 # RB_OBSERVERS (comma lists), RB_STORM_N (10000), RB_GZIP_TESTS (comma
-# list), RB_PV_MAKE (0: configure pv only), RB_TIMEOUT (per boot, seconds, 3600), RB_MEM (guest memory, 3G).
+# list), RB_PV_MAKE (0: configure pv only), RB_TIMEOUT (per boot, seconds,
+# 3600), RB_MEM (guest memory, 3G).
 # Under TCG a run of the storm takes about 15 ms per process, with strace
 # or auditd five times that: RB_STORM_N=2000 keeps a boot under half an
 # hour.

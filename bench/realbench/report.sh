@@ -65,7 +65,9 @@ for k in "$@"; do
 	END {
 		for (i = 1; i <= nw; i++) for (j = 1; j <= no; j++) {
 			w = wl[i]; o = ol[j]
-			r = (o == "none") ? ((rc["i", w, "none"] != 0) ? rc["i", w, "none"] : rc["i", w, "none2"]) : rc["i", w, o]
+			r = rc["i", w, o]
+			if (o == "none" && rc["i", w, "none2"] != "" && rc["i", w, "none2"] != 0)
+				r = rc["i", w, "none2"]
 			print k "," w "," o "," ratio("i", w, o) "," ev["i", w, o] "," lost["i", w, o] "," \
 				lt("i", w, o) "," ex["i", w, o] "," secs("i", w, o) "," r "," \
 				ratio("t", w, o) "," secs("t", w, o) "," ev["t", w, o] "," \
