@@ -24,6 +24,11 @@
 #   make bench            the benchmark, in QEMU on every installed kernel:
 #                         table, build/bench/bench.csv and bench.png
 #                         (bench/run.sh)
+#   make realbench        procevent against forkstat, auditd, bpftrace and
+#                         strace on real workloads (a Debian source build,
+#                         gzip's test suite, a fork/exec storm) in a Debian
+#                         12 VM: table, build/realbench/realbench.csv and
+#                         realbench.png (bench/realbench.sh; not in check)
 #   make profile          guest instructions per function of a held exit,
 #                         a seccomp and a pipe round trip and a burst drain
 #                         (a QEMU plugin, bench/profile/), in build/profile/
@@ -80,6 +85,9 @@ demo:
 bench:
 	$(ROOT)/bench/run.sh
 
+realbench:
+	$(ROOT)/bench/realbench.sh
+
 profile:
 	PEBENCH_MODES=profile $(ROOT)/bench/run.sh --out $(ROOT)/build/profile
 
@@ -96,7 +104,7 @@ clean:
 		$(MAKE) -C $(KDIR) M=$(ROOT) clean; \
 	fi
 
-.PHONY: all module selftests tools check system-test demo race stress bench profile clean
+.PHONY: all module selftests tools check system-test demo race stress bench realbench profile clean
 
 # --- installing -------------------------------------------------------------
 #
