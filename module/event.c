@@ -36,7 +36,7 @@
  */
 static DEFINE_RAW_SPINLOCK(pe_pool_lock);
 static LIST_HEAD(pe_pool);		/* protected by pe_pool_lock */
-static unsigned int pe_pool_count;	/* protected by pe_pool_lock */
+static unsigned int pe_pool_count;	/* (pe_pool_lock), peeked by the refill */
 static unsigned int pe_pool_size = 256;
 /* Events taken by the probes and not yet freed, for unload. */
 static LIST_HEAD(pe_live);		/* protected by pe_pool_lock */
@@ -90,7 +90,7 @@ static void pe_pool_fill_to(unsigned int target, unsigned int batch)
 			return;
 		raw_spin_lock_irqsave(&pe_pool_lock, flags);
 		list_add(&ev->node, &pe_pool);
-		pe_pool_count++;
+		WRITE_ONCE(pe_pool_count, pe_pool_count + 1);
 		raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
 	}
 }
@@ -128,7 +128,7 @@ static void pe_pool_trim(void)
 	while (pe_pool_count > READ_ONCE(pe_pool_size)) {
 		ev = list_first_entry(&pe_pool, struct pe_event, node);
 		list_move(&ev->node, &excess);
-		pe_pool_count--;
+		WRITE_ONCE(pe_pool_count, pe_pool_count - 1);
 	}
 	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
 	list_for_each_entry_safe(ev, tmp, &excess, node)
@@ -189,7 +189,7 @@ int pe_pool_init(void)
 	 */
 	queue_work(pe_pool_wq, &pe_pool_work);
 	flush_work(&pe_pool_work);
-	if (pe_pool_size && !pe_pool_count)
+	if (READ_ONCE(pe_pool_size) && !pe_pool_count)
 		return -ENOMEM;
 	return 0;
 }
@@ -223,7 +223,7 @@ static struct pe_event *__pe_pool_take(bool live)
 	if (!list_empty(&pe_pool)) {
 		ev = list_first_entry(&pe_pool, struct pe_event, node);
 		list_del_init(&ev->node);
-		pe_pool_count--;
+		WRITE_ONCE(pe_pool_count, pe_pool_count - 1);
 		if (live)
 			list_add(&ev->live, &pe_live);
 	}
@@ -248,7 +248,7 @@ void pe_pool_give(struct pe_event *ev)
 	memset(ev, 0, sizeof(*ev));
 	raw_spin_lock_irqsave(&pe_pool_lock, flags);
 	list_add(&ev->node, &pe_pool);
-	pe_pool_count++;
+	WRITE_ONCE(pe_pool_count, pe_pool_count + 1);
 	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
 }
 
@@ -306,7 +306,7 @@ static void pe_event_free(struct pe_event *ev)
 	if (pe_pool_count < pe_pool_cap()) {
 		memset(ev, 0, sizeof(*ev));
 		list_add(&ev->node, &pe_pool);
-		pe_pool_count++;
+		WRITE_ONCE(pe_pool_count, pe_pool_count + 1);
 		ev = NULL;
 	}
 	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);

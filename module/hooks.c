@@ -104,7 +104,9 @@ static void pe_vfork_mark(struct task_struct *child)
 	mark->sender = get_pid(task_pid(child));
 	raw_spin_lock_irqsave(&pe_vfork_lock, flags);
 	hlist_add_head(&mark->claim_node, pe_vfork_head(mark->sender));
-	first = !pe_nr_vforks++;
+	first = !pe_nr_vforks;
+	/* Marked: the probes peek at it without the lock. */
+	WRITE_ONCE(pe_nr_vforks, pe_nr_vforks + 1);
 	raw_spin_unlock_irqrestore(&pe_vfork_lock, flags);
 	if (first)
 		schedule_delayed_work(&pe_vfork_gc_work, HZ);
@@ -166,7 +168,7 @@ static void pe_vfork_gc(struct work_struct *work)
 			if (!pe_vfork_over(mark->sender))
 				continue;
 			hlist_del(&mark->claim_node);
-			pe_nr_vforks--;
+			WRITE_ONCE(pe_nr_vforks, pe_nr_vforks - 1);
 			/* Chained through ->task, dropped below. */
 			mark->task = (struct task_struct *)done;
 			done = mark;
@@ -567,5 +569,5 @@ void pe_hooks_free(void)
 			pe_vfork_drop(mark);
 		}
 	}
-	pe_nr_vforks = 0;
+	WRITE_ONCE(pe_nr_vforks, 0);
 }

@@ -3,11 +3,11 @@
 #
 # Install the Debian 12 packages that building and testing procevent needs:
 # the 6.1 and 6.12 kernels and their PREEMPT_RT flavours with headers (the
-# VM boots them), the 6.1 source (kselftest harness, checkpatch.pl, the
-# debug kernel), QEMU, a static busybox for the VM's initramfs, sparse, the
-# kernel build tools, DKMS, debhelper, libsystemd-dev and lintian for
-# the packaging tests, and mmdebstrap and e2fsprogs for the system test
-# (scripts/system-test.sh).
+# VM boots them), the 6.1 and 6.12 sources (kselftest harness,
+# checkpatch.pl, the debug kernels), QEMU, a static busybox for the VM's
+# initramfs, sparse, the kernel build tools, DKMS, debhelper,
+# libsystemd-dev and lintian for the packaging tests, and mmdebstrap and
+# e2fsprogs for the system test (scripts/system-test.sh).
 #
 # Nothing is fetched when every package is already installed, so reruns
 # cost a few dpkg-query calls.  Needs root (or sudo) only when something
@@ -20,7 +20,7 @@ packages=(
 	linux-image-6.12-amd64 linux-headers-6.12-amd64
 	linux-image-rt-amd64 linux-headers-rt-amd64
 	linux-image-6.12-rt-amd64 linux-headers-6.12-rt-amd64
-	linux-source-6.1
+	linux-source-6.1 linux-source-6.12
 	qemu-system-x86 busybox-static
 	build-essential bc flex bison libelf-dev libssl-dev
 	sparse perl cpio kmod xz-utils

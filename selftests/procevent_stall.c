@@ -20,8 +20,14 @@
 #include <sched.h>
 #include "kselftest_harness.h"
 
-/* Ack deadline of every handle here: a lost drainer cannot hold forever. */
-#define ACK_TIMEOUT_NS	(10ULL * 1000000000ULL)
+/*
+ * Ack deadline of every handle here: a lost drainer cannot hold forever.
+ * On a debug kernel (PROCEVENT_SLOW) a minute: there a host busy with
+ * other work stopped the whole guest for 25 s at a time, and the events
+ * queued meanwhile timed out before the drainer ran again.
+ */
+#define ACK_TIMEOUT_NS	(getenv("PROCEVENT_SLOW") ? 60ULL * 1000000000ULL : \
+			 10ULL * 1000000000ULL)
 /* Bound of each wait while tasks are stuck on a held FLUSH. */
 #define STUCK_WAIT_MS	6000
 /* Bound for a crowd of processes to get ready, or to be reaped. */
@@ -491,6 +497,17 @@ static int burst_forks(void)
 {
 	return getenv("PROCEVENT_SLOW") ? BURST_FORKS / 5 : BURST_FORKS;
 }
+
+/*
+ * The burst also ends after BURST_MS.  There, on a debug kernel, a host
+ * busy with other work can make forks slower still (a few per second
+ * were seen): whatever was forked by then must have been received, but
+ * the count only has to reach this.
+ */
+static int burst_forks_min(void)
+{
+	return getenv("PROCEVENT_SLOW") ? BURST_FORKS / 50 : BURST_FORKS;
+}
 /* Children alive at once: well below threads-max of a 1 GB VM (8192). */
 #define BURST_LIVE	1000
 #define BURST_MS	180000
@@ -562,11 +579,12 @@ TEST_F_TIMEOUT(stall, fork_burst_of_10000_loses_nothing, 400)
 	ASSERT_EQ(0, pe_stats_read(&s1));
 	TH_LOG("%d forks and their exits in %llu ms", forked,
 	       (unsigned long long)((pe_mono() - t0) / PE_MS));
-	EXPECT_EQ(burst_forks(), forked);
+	EXPECT_LE(burst_forks_min(), forked);
+	EXPECT_GE(burst_forks(), forked);
 	EXPECT_EQ(0, s1.fork.lost - s0.fork.lost);
 	EXPECT_EQ(0, s1.exit.lost - s0.exit.lost);
-	EXPECT_EQ(burst_forks(), nfork);
-	EXPECT_EQ(burst_forks(), nexit);
+	EXPECT_EQ(forked, nfork);
+	EXPECT_EQ(forked, nexit);
 	EXPECT_EQ(0, dr.err) TH_LOG("drainer: %s", strerror(-dr.err));
 }
 

@@ -10,9 +10,16 @@
 #   vm-R           kernel R ran the selftests without a splat, a leak or a
 #                  timeout, loading the module DKMS installed for it
 #   R/prog/test    each selftest result on kernel R (selftests/vm/run.sh)
-#   debug-kernel-build  the debug kernel (scripts/debug-kernel.sh) is built
+#   debug-kernel-build, debug-kernel-build-V  the debug kernels
+#                  (scripts/debug-kernel.sh) are built: linux-source-6.1
+#                  (the first), 6.12 and sid's newest 7.x with KASAN,
+#                  lockdep and kmemleak, and 6.12 with KCSAN (V: 6.12, 7,
+#                  kcsan)
 #   build-D, vm-D, D/prog/test  the same on the debug kernel D, with the
-#                  module built by scripts/build-module.sh
+#                  module built against it by scripts/debug-kernel.sh
+#                  --module (7.x: inside the sid root); the KCSAN kernel
+#                  fails on a KCSAN report with a frame in the module
+#                  (reports in core kernel code only are listed)
 #   kernels-7x     scripts/kernels-7x.sh found the newest linux-headers-7.*
 #                  of sid and of trixie-backports, generic and -rt, made
 #                  their roots and got their images
@@ -63,6 +70,13 @@
 # The last line is "N passed, N failed, N skipped"; the exit status is
 # non-zero when anything failed, and the time taken is printed before it.
 # Details are in build/check/ and build/vm/R/.
+#
+# PROCEVENT_CHECK_ONLY (default: everything) restricts the kernels to the
+# groups it lists: "installed" (the Debian kernels R, with the DKMS and
+# package tests, which change the machine), "debug-6.1", "debug-6.12",
+# "debug-7", "kcsan" ("debug" is the four), "7x" (the kernels of
+# kernels-7x.sh).  The builds, checkpatch, sparse and compat run always;
+# e.g. PROCEVENT_CHECK_ONLY=kcsan selftests/vm/check.sh.
 
 set -uo pipefail
 
@@ -92,6 +106,18 @@ section() {
 	stage_start=$SECONDS
 	echo
 	echo "=== $* ($((SECONDS - start))s)"
+}
+
+only=${PROCEVENT_CHECK_ONLY:-}
+# Whether the kernel group $1 runs (PROCEVENT_CHECK_ONLY).
+wanted() {
+	local w
+	[[ -z $only ]] && return 0
+	for w in $only; do
+		[[ $w == "$1" ]] && return 0
+		[[ $w == debug && ( $1 == debug-* || $1 == kcsan ) ]] && return 0
+	done
+	return 1
 }
 
 counts() {
@@ -176,6 +202,9 @@ if [[ ${#kernels[@]} -gt 0 ]]; then
 	mapfile -t kernels < <(printf '%s\n' "${kernels[@]}" | sort -V)
 fi
 echo "check: kernels: ${kernels[*]:-none}"
+# The ones booted (PROCEVENT_CHECK_ONLY).
+vm_kernels=()
+wanted installed && vm_kernels=(${kernels[@]+"${kernels[@]}"})
 for want in 6.1 6.12 6.1-rt 6.12-rt; do
 	found=0
 	for r in ${kernels[@]+"${kernels[@]}"}; do
@@ -230,7 +259,10 @@ installed_ko() {
 
 declare -A dkms_ko=()
 dkms_ok=1
-if dpkg-query -W -f='${db:Status-Status}' procevent-dkms 2>/dev/null | grep -q installed; then
+if ! wanted installed; then
+	dkms_ok=0
+	echo "check: PROCEVENT_CHECK_ONLY=$only: no DKMS tests"
+elif dpkg-query -W -f='${db:Status-Status}' procevent-dkms 2>/dev/null | grep -q installed; then
 	echo "check: the procevent-dkms package is installed here; purge it to run the DKMS tests"
 	record FAIL dkms-add
 	dkms_ok=0
@@ -254,7 +286,7 @@ if [[ $dkms_ok -eq 1 ]]; then
 		dkms_ok=0
 	fi
 fi
-for r in ${kernels[@]+"${kernels[@]}"}; do
+for r in ${vm_kernels[@]+"${vm_kernels[@]}"}; do
 	[[ $dkms_ok -eq 1 ]] || break
 	log=$dkms_dir/$r.log
 	echo "check: dkms build and install for $r"
@@ -333,7 +365,7 @@ vm_run() {
 	[[ $rc -eq 0 ]] || vm_failed=1
 }
 
-for r in ${kernels[@]+"${kernels[@]}"}; do
+for r in ${vm_kernels[@]+"${vm_kernels[@]}"}; do
 	section "kernel $r"
 	if [[ -n ${dkms_ko[$r]:-} ]]; then
 		echo "check: loading the module DKMS installed for $r"
@@ -344,24 +376,71 @@ for r in ${kernels[@]+"${kernels[@]}"}; do
 	fi
 done
 
-section "debug kernel"
-# linux-source-6.1 with KASAN, lockdep, kmemleak and friends, from
-# selftests/vm/debug.config; built once and cached outside the checkout.
-# Any warning panics it (the run then fails for want of a result token);
-# the kmemleak report at the end must be empty.  (scripts/debug-kernel.sh
-# --version 6.12 builds the same from linux-source-6.12; it is not in this
-# matrix yet: see selftests/vm/README.md.)
-if dbg=$("$root/scripts/debug-kernel.sh"); then
-	record PASS debug-kernel-build
-	dbg_rel=$(cat "$dbg/include/config/kernel.release")
-	echo "check: debug kernel $dbg_rel in $dbg"
-	PROCEVENT_VM_APPEND="panic_on_warn=1 hung_task_panic=1 PROCEVENT_SLOW=1 ${PROCEVENT_VM_APPEND:-}" \
-	PROCEVENT_VM_TIMEOUT=${PROCEVENT_VM_TIMEOUT:-1200} PROCEVENT_VM_KMEMLEAK_REQUIRED=1 \
-		vm_run "$dbg_rel" --kernel "$dbg/arch/x86/boot/bzImage" --kdir "$dbg" \
-			--name "$dbg_rel"
-else
-	record FAIL debug-kernel-build
-fi
+section "debug kernels"
+# Kernels built from source with the checkers on, once, and cached outside
+# the checkout (scripts/debug-kernel.sh; /var/cache/procevent/debug-kernel*):
+#   debug-6.1   linux-source-6.1, tinyconfig plus selftests/vm/debug.config:
+#               KASAN, lockdep, kmemleak, DEBUG_ATOMIC_SLEEP and friends
+#   debug-6.12  the same from linux-source-6.12
+#   debug-7     the same from sid's newest linux-source-7.*, built inside
+#               the sid root of scripts/kernels-7x.sh with its gcc-16
+#   kcsan       linux-source-6.12 with KCSAN instead of KASAN, kmemleak
+#               and lockdep (selftests/vm/kcsan.config)
+# The module is built against each (for debug-7 in the sid root) without
+# a warning.  Any warning panics the KASAN kernels (panic_on_warn: the run
+# then fails for want of a result token) and their kmemleak report at the
+# end must be empty.  The KCSAN kernel boots without panic_on_warn (KCSAN
+# panics on its first report then, the core kernel's too): run.sh fails
+# the run on a KCSAN report with a frame in the module and lists the ones
+# in core kernel code only.  Each but debug-6.1 runs the stress short form
+# too, below.
+dbg=()
+declare -A dbg_args=() dbg_append=() dbg_kmemleak=()
+kasan_append="panic_on_warn=1 hung_task_panic=1 PROCEVENT_SLOW=1"
+# debug_kernel GROUP CASE APPEND KMEMLEAK [debug-kernel.sh options...]
+debug_kernel() {
+	local group=$1 case=$2 append=$3 kmemleak=$4 d rel mod t0=$SECONDS
+	shift 4
+	wanted "$group" || return 0
+	mod=$out/$group-module
+	d=$("$root/scripts/debug-kernel.sh" "$@" --module "$mod" 2>"$out/$group.log")
+	grep -E '^debug-kernel: (building|built) ' "$out/$group.log" | sed 's/^/  /'
+	if [[ -z $d || ! -f $d/arch/x86/boot/bzImage ]]; then
+		record FAIL "$case"
+		echo "check: $group: scripts/debug-kernel.sh $* failed:"
+		tail -n 20 "$out/$group.log" | sed 's/^/  /'
+		return 0
+	fi
+	record PASS "$case"
+	rel=$(cat "$d/include/config/kernel.release")
+	echo "check: $group: $rel in $d, ready in $((SECONDS - t0))s"
+	if [[ -f $mod/procevent.ko && ! -s $mod/warnings.log ]]; then
+		record PASS "build-$rel"
+	else
+		record FAIL "build-$rel"
+		echo "check: $group: the module build against $rel (log $mod/build.log):"
+		{ cat "$mod/warnings.log"; grep -E 'error|Error' "$mod/build.log"; } 2>/dev/null |
+			head -n 30 | sed 's/^/  /'
+		return 0
+	fi
+	dbg+=("$rel")
+	dbg_args[$rel]="--kernel $d/arch/x86/boot/bzImage --ko $mod/procevent.ko --name $rel"
+	dbg_append[$rel]=$append
+	dbg_kmemleak[$rel]=$kmemleak
+}
+debug_kernel debug-6.1 debug-kernel-build "$kasan_append" 1
+debug_kernel debug-6.12 debug-kernel-build-6.12 "$kasan_append" 1 --version 6.12
+debug_kernel debug-7 debug-kernel-build-7 "$kasan_append" 1 --version 7
+debug_kernel kcsan debug-kernel-build-kcsan "hung_task_panic=1 PROCEVENT_SLOW=1" 0 \
+	--version 6.12 --kcsan
+for r in ${dbg[@]+"${dbg[@]}"}; do
+	section "kernel $r"
+	# shellcheck disable=SC2086  # cache paths, no blanks
+	PROCEVENT_VM_APPEND="${dbg_append[$r]} ${PROCEVENT_VM_APPEND:-}" \
+	PROCEVENT_VM_TIMEOUT=${PROCEVENT_VM_TIMEOUT:-1200} \
+	PROCEVENT_VM_KMEMLEAK_REQUIRED=${dbg_kmemleak[$r]} \
+		vm_run "$r" ${dbg_args[$r]}
+done
 
 section "kernels 7.x"
 # The newest 7.x of Debian sid and of trixie-backports, generic and
@@ -375,7 +454,11 @@ section "kernels 7.x"
 k7x=()
 declare -A k7x_args=()
 t0=$SECONDS
-if "$root/scripts/kernels-7x.sh" >"$out/kernels-7x.list" 2>"$out/kernels-7x.log"; then
+: >"$out/kernels-7x.list"
+: >"$out/kernels-7x.log"
+if ! wanted 7x; then
+	echo "check: PROCEVENT_CHECK_ONLY=$only: no 7.x kernels"
+elif "$root/scripts/kernels-7x.sh" >"$out/kernels-7x.list" 2>"$out/kernels-7x.log"; then
 	record PASS kernels-7x
 else
 	record FAIL kernels-7x
@@ -434,7 +517,7 @@ stress_one() {
 	cat "$root/build/stress/cases-short" >>"$other" 2>/dev/null ||
 		record FAIL "stress-short-$what"
 }
-for r in ${kernels[@]+"${kernels[@]}"}; do
+for r in ${vm_kernels[@]+"${vm_kernels[@]}"}; do
 	stress_one "$r" "$r"
 done
 if [[ ${#k7x[@]} -gt 0 ]]; then
@@ -443,6 +526,21 @@ fi
 for r in ${k7x[@]+"${k7x[@]}"}; do
 	# shellcheck disable=SC2086
 	stress_one "$r" ${k7x_args[$r]}
+done
+# The debug kernels but 6.1 (its selftests run is the longest of all),
+# with the options of their selftests run; a boot may take longer.
+dbg_stress=()
+for r in ${dbg[@]+"${dbg[@]}"}; do
+	[[ $r == 6.1.* ]] || dbg_stress+=("$r")
+done
+if [[ ${#dbg_stress[@]} -gt 0 ]]; then
+	section "stress (short), debug kernels"
+fi
+for r in ${dbg_stress[@]+"${dbg_stress[@]}"}; do
+	# shellcheck disable=SC2086
+	PROCEVENT_VM_APPEND="${dbg_append[$r]} ${PROCEVENT_VM_APPEND:-}" \
+	PROCEVENT_VM_TIMEOUT=${PROCEVENT_VM_TIMEOUT:-1200} \
+		stress_one "$r" ${dbg_args[$r]}
 done
 
 section "checkpatch"
@@ -539,107 +637,111 @@ section "packages"
 # must build and install the module for every kernel, procevent-tools,
 # libprocevent0 and libprocevent-dev bring a working tool, library and
 # headers, lintian find nothing unexplained, and a purge leave nothing.
-dkms_cleanup
-debs=$out/deb
-pkg_mine=0
-if "$root/scripts/build-deb.sh" "$debs" >"$out/deb-build.log" 2>&1; then
-	record PASS deb-build
+if ! wanted installed; then
+	echo "check: PROCEVENT_CHECK_ONLY=$only: no package tests"
 else
-	record FAIL deb-build
-	tail -n 30 "$out/deb-build.log" | sed 's/^/  /'
-fi
-deb_files=()
-for p in "${debs_pkgs[@]}"; do
-	f=$(compgen -G "$debs/${p}_*.deb" | head -n 1) && deb_files+=("$f")
-done
-if [[ ${#deb_files[@]} -ne ${#debs_pkgs[@]} ]]; then
-	record FAIL deb-lintian
-elif "$root/scripts/deb-lintian.sh" "$debs" >"$out/deb-lintian.log" 2>&1; then
-	record PASS deb-lintian
-else
-	record FAIL deb-lintian
-	grep -e '^[EWIPX]: ' -e '^deb-lintian:' "$out/deb-lintian.log" | sed 's/^/  /'
-fi
-if dpkg-query -W -f='${db:Status-Status}' "${debs_pkgs[@]}" \
-		2>/dev/null | grep -q installed; then
-	echo "check: procevent packages are installed here already; not touching them"
-	record FAIL deb-install
-elif [[ ${#deb_files[@]} -eq ${#debs_pkgs[@]} ]]; then
-	pkg_mine=1
-	echo "check: apt-get install ${deb_files[*]##*/}"
-	if DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-			"${deb_files[@]}" >"$out/deb-install.log" 2>&1; then
-		record PASS deb-install
+	dkms_cleanup
+	debs=$out/deb
+	pkg_mine=0
+	if "$root/scripts/build-deb.sh" "$debs" >"$out/deb-build.log" 2>&1; then
+		record PASS deb-build
 	else
+		record FAIL deb-build
+		tail -n 30 "$out/deb-build.log" | sed 's/^/  /'
+	fi
+	deb_files=()
+	for p in "${debs_pkgs[@]}"; do
+		f=$(compgen -G "$debs/${p}_*.deb" | head -n 1) && deb_files+=("$f")
+	done
+	if [[ ${#deb_files[@]} -ne ${#debs_pkgs[@]} ]]; then
+		record FAIL deb-lintian
+	elif "$root/scripts/deb-lintian.sh" "$debs" >"$out/deb-lintian.log" 2>&1; then
+		record PASS deb-lintian
+	else
+		record FAIL deb-lintian
+		grep -e '^[EWIPX]: ' -e '^deb-lintian:' "$out/deb-lintian.log" | sed 's/^/  /'
+	fi
+	if dpkg-query -W -f='${db:Status-Status}' "${debs_pkgs[@]}" \
+			2>/dev/null | grep -q installed; then
+		echo "check: procevent packages are installed here already; not touching them"
 		record FAIL deb-install
-		tail -n 30 "$out/deb-install.log" | sed 's/^/  /'
-	fi
-	dkms status -m procevent 2>/dev/null | sed 's/^/  dkms status: /'
-	for r in ${kernels[@]+"${kernels[@]}"}; do
-		if dkms status -m procevent -v "$version" -k "$r" 2>/dev/null | grep -q ': installed$' &&
-				ko=$(installed_ko "$r") &&
-				[[ $(modinfo -k "$r" -n procevent 2>/dev/null) == "$ko" ]]; then
-			record PASS "deb-dkms-$r"
+	elif [[ ${#deb_files[@]} -eq ${#debs_pkgs[@]} ]]; then
+		pkg_mine=1
+		echo "check: apt-get install ${deb_files[*]##*/}"
+		if DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+				"${deb_files[@]}" >"$out/deb-install.log" 2>&1; then
+			record PASS deb-install
 		else
-			record FAIL "deb-dkms-$r"
+			record FAIL deb-install
+			tail -n 30 "$out/deb-install.log" | sed 's/^/  /'
 		fi
-	done
-	# The tools and library packages: the tool, linked against the shared
-	# library, runs; a program builds against the installed headers and
-	# library through pkg-config; every man page of the tree is found by
-	# man; bash completes proceventctl.
-	man_ok=1
-	: >"$out/deb-tools.log"
-	for m in "$root"/tools/man/*.[0-9] "$root"/man/*.[0-9]; do
-		[[ -f $m ]] || continue
-		n=${m##*/}
-		if ! man -w "${n##*.}" "${n%.*}" >>"$out/deb-tools.log" 2>&1; then
-			echo "no man page ${n%.*}(${n##*.})" >>"$out/deb-tools.log"
-			man_ok=0
+		dkms status -m procevent 2>/dev/null | sed 's/^/  dkms status: /'
+		for r in ${kernels[@]+"${kernels[@]}"}; do
+			if dkms status -m procevent -v "$version" -k "$r" 2>/dev/null | grep -q ': installed$' &&
+					ko=$(installed_ko "$r") &&
+					[[ $(modinfo -k "$r" -n procevent 2>/dev/null) == "$ko" ]]; then
+				record PASS "deb-dkms-$r"
+			else
+				record FAIL "deb-dkms-$r"
+			fi
+		done
+		# The tools and library packages: the tool, linked against the shared
+		# library, runs; a program builds against the installed headers and
+		# library through pkg-config; every man page of the tree is found by
+		# man; bash completes proceventctl.
+		man_ok=1
+		: >"$out/deb-tools.log"
+		for m in "$root"/tools/man/*.[0-9] "$root"/man/*.[0-9]; do
+			[[ -f $m ]] || continue
+			n=${m##*/}
+			if ! man -w "${n##*.}" "${n%.*}" >>"$out/deb-tools.log" 2>&1; then
+				echo "no man page ${n%.*}(${n##*.})" >>"$out/deb-tools.log"
+				man_ok=0
+			fi
+		done
+		if [[ $man_ok -eq 1 && -f /lib/udev/rules.d/60-procevent.rules ]] &&
+				[[ -f /usr/share/bash-completion/completions/proceventctl ]] &&
+				bash -n /usr/share/bash-completion/completions/proceventctl &&
+				readelf -d /usr/bin/proceventctl | grep -q 'NEEDED.*\[libprocevent\.so\.0\]' &&
+				/usr/bin/proceventctl --version >>"$out/deb-tools.log" 2>&1 &&
+				printf '%s\n' '#include <procevent.h>' '#include <linux/procevent.h>' \
+					'int main(void) { return procevent_set_timeout(-1, 0) == 0; }' |
+				gcc -x c - -o "$out/deb-tools-test" \
+					$(pkg-config --cflags --libs libprocevent) >>"$out/deb-tools.log" 2>&1 &&
+				"$out/deb-tools-test"; then
+			record PASS deb-tools
+		else
+			record FAIL deb-tools
+			sed 's/^/  /' "$out/deb-tools.log"
 		fi
-	done
-	if [[ $man_ok -eq 1 && -f /lib/udev/rules.d/60-procevent.rules ]] &&
-			[[ -f /usr/share/bash-completion/completions/proceventctl ]] &&
-			bash -n /usr/share/bash-completion/completions/proceventctl &&
-			readelf -d /usr/bin/proceventctl | grep -q 'NEEDED.*\[libprocevent\.so\.0\]' &&
-			/usr/bin/proceventctl --version >>"$out/deb-tools.log" 2>&1 &&
-			printf '%s\n' '#include <procevent.h>' '#include <linux/procevent.h>' \
-				'int main(void) { return procevent_set_timeout(-1, 0) == 0; }' |
-			gcc -x c - -o "$out/deb-tools-test" \
-				$(pkg-config --cflags --libs libprocevent) >>"$out/deb-tools.log" 2>&1 &&
-			"$out/deb-tools-test"; then
-		record PASS deb-tools
-	else
-		record FAIL deb-tools
-		sed 's/^/  /' "$out/deb-tools.log"
-	fi
-	if DEBIAN_FRONTEND=noninteractive apt-get purge -y "${debs_pkgs[@]}" \
-			>"$out/deb-purge.log" 2>&1; then
-		pkg_mine=0
-		left=$( {
-			dkms status -m procevent
-			ls -d /usr/src/procevent-* /var/lib/dkms/procevent \
-				/lib/udev/rules.d/60-procevent.rules /usr/bin/proceventctl \
-				/usr/lib/*/libprocevent.* /usr/include/procevent.h \
-				/usr/include/linux/procevent.h
-			ls /lib/modules/*/updates/dkms/procevent.ko*
-			for r in ${kernels[@]+"${kernels[@]}"}; do
-				modinfo -k "$r" -n procevent
-			done
-		} 2>/dev/null)
-		if [[ -z $left ]]; then
-			record PASS deb-purge
+		if DEBIAN_FRONTEND=noninteractive apt-get purge -y "${debs_pkgs[@]}" \
+				>"$out/deb-purge.log" 2>&1; then
+			pkg_mine=0
+			left=$( {
+				dkms status -m procevent
+				ls -d /usr/src/procevent-* /var/lib/dkms/procevent \
+					/lib/udev/rules.d/60-procevent.rules /usr/bin/proceventctl \
+					/usr/lib/*/libprocevent.* /usr/include/procevent.h \
+					/usr/include/linux/procevent.h
+				ls /lib/modules/*/updates/dkms/procevent.ko*
+				for r in ${kernels[@]+"${kernels[@]}"}; do
+					modinfo -k "$r" -n procevent
+				done
+			} 2>/dev/null)
+			if [[ -z $left ]]; then
+				record PASS deb-purge
+			else
+				record FAIL deb-purge
+				echo "check: left after the purge:"
+				echo "$left" | sed 's/^/  /'
+			fi
 		else
 			record FAIL deb-purge
-			echo "check: left after the purge:"
-			echo "$left" | sed 's/^/  /'
+			tail -n 30 "$out/deb-purge.log" | sed 's/^/  /'
 		fi
 	else
-		record FAIL deb-purge
-		tail -n 30 "$out/deb-purge.log" | sed 's/^/  /'
+		record FAIL deb-install
 	fi
-else
-	record FAIL deb-install
 fi
 
 section "system test"

@@ -148,7 +148,8 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 summary=$out/summary
 console=$out/console.log
-rm -f "$summary" "$console" "$out/failures" "$out/splats" "$out/kmemleak"
+rm -f "$summary" "$console" "$out/failures" "$out/splats" "$out/kmemleak" \
+	"$out"/kcsan-*
 : >"$out/cases"
 
 # Record one test case: result (PASS, FAIL or SKIP) and name.
@@ -394,7 +395,34 @@ splat+='|blocked for more than|Call Trace|general protection'
 splat+='|[Kk]ernel panic|detected stall|possible recursive locking'
 splat+='|inconsistent lock state|suspicious RCU usage|list_(add|del) corruption'
 splat+='|BUG [^ ]+ \([^)]*\): |scheduling while atomic'
-if grep -nE "\[ *[0-9]+\.[0-9]+\].*($splat)" "$console" >"$out/splats"; then
+# KCSAN (the KCSAN kernel of scripts/debug-kernel.sh --kcsan): a report
+# runs from "BUG: KCSAN:" to the next line of "=" signs.  One with a frame
+# in the module ("[procevent]", or a bare address: code unloaded since)
+# is a splat like any other and goes to kcsan-module; one whose stacks
+# are core kernel code only goes to kcsan-core, is listed, and does not
+# fail the run (the kernel's own data races are not the module's to fix).
+awk -v mod="$out/kcsan-module" -v core="$out/kcsan-core" -v skip="$out/kcsan-skip" '
+	function done() {
+		if (!inblk) return
+		print blk >>(mine ? mod : core)
+		if (!mine) print head >>skip
+		inblk = 0
+	}
+	/\[ *[0-9]+\.[0-9]+\] BUG: KCSAN:/ { done(); inblk = 1; mine = 0; head = NR; blk = $0; next }
+	!inblk { next }
+	{ blk = blk "\n" $0 }
+	/\[procevent\]|\] 0x[0-9a-f]+$/ { mine = 1 }
+	/==============================/ { done() }
+	END { done() }' "$console"
+if [[ -s $out/kcsan-core ]]; then
+	echo "run.sh: $kver: KCSAN: $(grep -c 'BUG: KCSAN:' "$out/kcsan-core") report(s) in core" \
+		"kernel code only, listed and not counted ($out/kcsan-core):"
+	grep -o 'BUG: KCSAN: .*' "$out/kcsan-core" | sort | uniq -c | sed 's/^/  /'
+fi
+if grep -nE "\[ *[0-9]+\.[0-9]+\].*($splat)" "$console" |
+		awk -F: -v skip="$out/kcsan-skip" '
+			BEGIN { while ((getline l <skip) > 0) core[l] = 1 }
+			!($1 in core)' >"$out/splats" && [[ -s $out/splats ]]; then
 	vm_ok=0
 	echo "run.sh: $kver: kernel problems on the console:"
 	# Headlines first; a bare "Call Trace" (dump_stack) with what precedes it.

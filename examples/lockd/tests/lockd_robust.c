@@ -776,13 +776,15 @@ TEST_F(lockd, request_flood_does_not_stall_others)
 	ASSERT_EQ(0, conn(&a));
 	for (i = 0; i < 50; i++) {
 		t0 = lt_ms();
-		ASSERT_EQ(0, lockc_acquire(&a, "x", 0, LT_WAIT_MS, NULL));
+		ASSERT_EQ(0, lockc_acquire(&a, "x", 0, lt_slow() * LT_WAIT_MS,
+					   NULL));
 		ASSERT_EQ(0, lockc_release(&a, "x"));
 		if (lt_ms() - t0 > worst)
 			worst = lt_ms() - t0;
 	}
 	TH_LOG("worst acquire+release during the flood: %lld ms", (long long)worst);
-	EXPECT_GT(1000, worst);
+	/* 5 ms on a distribution kernel, up to 2.3 s on the 6.12 debug one. */
+	EXPECT_GT(lt_slow() * 1000, worst);
 	rss = vm_rss_kb(self->srv.pid);
 	EXPECT_GT(16 * 1024, rss);
 	kill_wait(flooder);
