@@ -3,8 +3,9 @@
  * Fuzzing: several threads issue random ioctl numbers and arguments, bad,
  * unmapped, read-only, kernel and non-canonical pointers, random read and
  * write lengths and random acks (random ids and ids really received, with
- * random flags) on handles of their own and on handles they share, while
- * the built-in workload forks, signals and execs.  At least 1 000 000
+ * random flags, alone and with ACK_RECV) on handles of their own and on
+ * handles they share, while the built-in workload forks, signals and
+ * execs.  At least 1 000 000
  * calls (100 000 in the short run); every return value is checked against
  * what SPEC section 2 allows for that call and those arguments.
  *
@@ -32,6 +33,7 @@ static long long calls_done;			/* atomic */
 static long long errno_seen[256 + 1];		/* atomic; [0]: success */
 static long long unexpected;			/* atomic */
 static long long records_bad;			/* atomic */
+static long long ack_recv_calls;		/* atomic */
 static int cgroup_fd = -1;
 
 struct th {
@@ -317,6 +319,68 @@ static void op_get_info(struct th *t, int fd, unsigned int cmd)
 		bad("get_info", r, e, cmd, 0);
 }
 
+/* PROCEVENT_IOC_ACK_RECV, of any size from the first version's on. */
+static int is_ack_recv(unsigned int cmd)
+{
+	return _IOC_TYPE(cmd) == PROCEVENT_IOC_MAGIC &&
+	       _IOC_NR(cmd) == _IOC_NR(PROCEVENT_IOC_ACK_RECV) &&
+	       _IOC_DIR(cmd) == (_IOC_READ | _IOC_WRITE) &&
+	       _IOC_SIZE(cmd) >= PROCEVENT_ACK_RECV_SIZE_VER0;
+}
+
+/*
+ * ACK_RECV with a random ack: through a bad pointer EFAULT; with bad
+ * flags EINVAL; else ACK's errors or RECV's (the handles are
+ * non-blocking), and a received record is well formed.
+ */
+static void op_ack_recv(struct th *t, int fd, unsigned int cmd)
+{
+	static const int ok[] = { ENOENT, EINVAL, EPERM, EAGAIN, ENOMSG,
+				  EINTR, 0 };
+	static __thread unsigned char buf[1 << _IOC_SIZEBITS];
+	struct procevent_ack_recv ar = { .ack.id = some_id(t) };
+	int good = pe_rand_below(&t->seed, 4) != 0;
+	int bad_flags;
+	long r;
+	int e;
+
+	if (!pe_rand_below(&t->seed, 8))
+		ar.ack.id = 0;
+	if (!pe_rand_below(&t->seed, 8))
+		ar.ack.flags = pe_rand_below(&t->seed, 4) ? 1 :
+			       (uint32_t)pe_rand(&t->seed);
+	if (!pe_rand_below(&t->seed, 16))
+		ar.ack.reserved = (uint32_t)pe_rand(&t->seed) | 1;
+	if (!pe_rand_below(&t->seed, 16))
+		ar.flags = (uint32_t)pe_rand(&t->seed);
+	ar.acked = (uint32_t)pe_rand(&t->seed);
+	memset(buf, 0xa5, _IOC_SIZE(cmd));
+	memcpy(buf, &ar, sizeof(ar));
+	bad_flags = (ar.flags & ~PROCEVENT_ACK_RECV_NONBLOCK) ||
+		    ar.ack.reserved || (ar.ack.flags & ~PROCEVENT_ACK_KILL) ||
+		    (!ar.ack.id && ar.ack.flags);
+	r = ioctl(fd, cmd, good ? (void *)buf : (void *)16);
+	e = errno;
+	count_result(r, e);
+	__atomic_fetch_add(&ack_recv_calls, 1, __ATOMIC_RELAXED);
+	if (!good) {
+		if (r != -1 || e != EFAULT)
+			bad("ACK_RECV bad pointer", r, e, cmd, 0);
+		return;
+	}
+	memcpy(&ar, buf, sizeof(ar));
+	if (bad_flags) {
+		if (r != -1 || e != EINVAL)
+			bad("ACK_RECV bad flags", r, e, ar.flags, ar.ack.flags);
+		return;
+	}
+	if (r > 0 || (r && !in(e, ok)) || ar.acked > 1 ||
+	    (ar.acked && !ar.ack.id))
+		bad("ACK_RECV", r, e, ar.acked, ar.ack.id);
+	else if (r == 0)
+		check_record(t, &ar.event);
+}
+
 /* A random command number: unknown ones must be ENOTTY. */
 static void op_random_ioctl(struct th *t, int fd)
 {
@@ -346,6 +410,8 @@ static void op_random_ioctl(struct th *t, int fd)
 			return op_valid_ioctl(t, fd);
 	if (is_get_info(cmd))
 		return op_get_info(t, fd, cmd);
+	if (is_ack_recv(cmd))
+		return op_ack_recv(t, fd, cmd);
 	arg = pe_rand_below(&t->seed, 2) ?
 	      (unsigned long)rand_ptr(t, 256, &kind) : pe_rand(&t->seed);
 	r = ioctl(fd, cmd, arg);
@@ -499,8 +565,10 @@ static void *fuzz_thread(void *arg)
 		}
 		if (o < 30) {
 			op_random_ioctl(t, fd);
-		} else if (o < 60) {
+		} else if (o < 54) {
 			op_valid_ioctl(t, fd);
+		} else if (o < 60) {
+			op_ack_recv(t, fd, PROCEVENT_IOC_ACK_RECV);
 		} else if (o < 72) {
 			op_read(t, fd);
 		} else if (o < 84) {
@@ -614,6 +682,7 @@ int main(void)
 	       "fuzz_nothing_held_or_lost_at_end");
 
 	pe_fig("fuzz_calls", calls_done);
+	pe_fig("fuzz_ack_recv_calls", ack_recv_calls);
 	pe_fig("fuzz_unexpected", unexpected + records_bad);
 	for (i = 0; i <= 256; i++) {
 		char key[48];
