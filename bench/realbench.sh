@@ -86,21 +86,11 @@ cmdline_env="RB_STORM_N=${RB_STORM_N:-10000}"
 
 kernels=("$@")
 if [[ ${#kernels[@]} -eq 0 ]]; then
-	for image in /boot/vmlinuz-*; do
-		[[ -e $image ]] || continue
-		r=${image#/boot/vmlinuz-}
-		case $r in
-		*-cloud-amd64|*-rt-amd64) continue ;;
-		*-amd64) ;;
-		*) continue ;;
-		esac
-		[[ -f /usr/src/linux-headers-$r/Makefile ]] && kernels+=("$r")
-	done
+	mapfile -t kernels < <("$root/scripts/installed-kernels.sh" --generic)
 	if [[ ${#kernels[@]} -eq 0 ]]; then
 		echo "realbench: no kernel with /boot/vmlinuz-R and /usr/src/linux-headers-R" >&2
 		exit 2
 	fi
-	mapfile -t kernels < <(printf '%s\n' "${kernels[@]}" | sort -V)
 fi
 
 mkdir -p "$out"

@@ -90,21 +90,11 @@ done
 
 kernels=("$@")
 if [[ ${#kernels[@]} -eq 0 ]]; then
-	for image in /boot/vmlinuz-*; do
-		[[ -e $image ]] || continue
-		r=${image#/boot/vmlinuz-}
-		case $r in
-		*-cloud-amd64|*-rt-amd64) continue ;;
-		*-amd64) ;;
-		*) continue ;;
-		esac
-		[[ -f /usr/src/linux-headers-$r/Makefile ]] && kernels+=("$r")
-	done
+	mapfile -t kernels < <("$root/scripts/installed-kernels.sh" --generic)
 	if [[ ${#kernels[@]} -eq 0 ]]; then
 		log "no generic amd64 kernel with headers installed" >&2
 		exit 2
 	fi
-	mapfile -t kernels < <(printf '%s\n' "${kernels[@]}" | sort -V)
 fi
 
 mkdir -p "$out" "$cache"

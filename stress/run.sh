@@ -65,16 +65,7 @@ elif [[ ${kernels[*]:-} == debug ]]; then
 	debug_only=1	# stress/run.sh debug: the debug kernel alone
 	kernels=()
 elif [[ ${#kernels[@]} -eq 0 ]]; then
-	for image in /boot/vmlinuz-*; do
-		r=${image#/boot/vmlinuz-}
-		case $r in
-		*-cloud-amd64|*-rt-amd64) continue ;;
-		*-amd64) ;;
-		*) continue ;;
-		esac
-		[[ -f /usr/src/linux-headers-$r/Makefile ]] && kernels+=("$r")
-	done
-	mapfile -t kernels < <(printf '%s\n' "${kernels[@]}" | sort -V)
+	mapfile -t kernels < <("$root/scripts/installed-kernels.sh" --generic)
 fi
 [[ $debug_only == 1 ]] && scale=full
 

@@ -191,20 +191,7 @@ fi
 
 section "kernels"
 # Every installed Debian kernel, generic and PREEMPT_RT, with its headers.
-kernels=()
-for image in /boot/vmlinuz-*; do
-	[[ -e $image ]] || continue
-	r=${image#/boot/vmlinuz-}
-	case $r in
-	*-cloud-amd64) continue ;;
-	*-amd64) ;;
-	*) continue ;;
-	esac
-	[[ -f /usr/src/linux-headers-$r/Makefile ]] && kernels+=("$r")
-done
-if [[ ${#kernels[@]} -gt 0 ]]; then
-	mapfile -t kernels < <(printf '%s\n' "${kernels[@]}" | sort -V)
-fi
+mapfile -t kernels < <("$root/scripts/installed-kernels.sh")
 echo "check: kernels: ${kernels[*]:-none}"
 # The ones booted (PROCEVENT_CHECK_ONLY).
 vm_kernels=()
