@@ -987,6 +987,7 @@ void pe_event_unrecv(struct pe_sub *sub, u64 id)
  * the remaining subscribers are not asked.
  */
 static int __pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack)
+	__must_hold(&pe_lock)
 {
 	bool kill = ack->flags & PROCEVENT_ACK_KILL;
 	struct pe_event *ev;
