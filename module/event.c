@@ -25,14 +25,18 @@
 #include "compat.h"
 
 /*
- * The pool of free events.  Probes cannot allocate (on PREEMPT_RT not even
- * with GFP_ATOMIC), so they take a preallocated event here.  Refills, in
- * process context: a work item on a high-priority worker, kicked by the
- * probe that takes the pool below half of pool_size, so a burst of events
- * raised before any of their task works has run (many processes killed
- * at once, whose exits wait in exit_files()) finds the pool refilled
- * behind it; and every task work tops it up on its way (SPEC 9.7).  An
- * empty pool means memory ran out: the event is lost, counted per type.
+ * The pool of free events.  Probes cannot sleep (on PREEMPT_RT before 7.0
+ * not even allocate with GFP_ATOMIC), so they take a preallocated event
+ * here.  Refills, in process context: a work item on a high-priority
+ * worker, kicked by the probe that takes the pool below half of
+ * pool_size, so a burst of events raised before any of their task works
+ * has run (many processes killed at once, whose exits wait in
+ * exit_files()) finds the pool refilled behind it; and every task work
+ * tops it up on its way (SPEC 9.7).  On a loaded machine the burst can
+ * still outrun the worker (from 6.16 each exit frees its memory between
+ * the probe and its task work): a probe that finds the pool empty then
+ * allocates atomically where it may (pe_pool_alloc_atomic()).  Only when
+ * that fails too, or cannot be done, is the event lost, counted per type.
  */
 static DEFINE_RAW_SPINLOCK(pe_pool_lock);
 static LIST_HEAD(pe_pool);		/* protected by pe_pool_lock */
@@ -40,6 +44,9 @@ static unsigned int pe_pool_count;	/* (pe_pool_lock), peeked by the refill */
 static unsigned int pe_pool_size = 256;
 /* Events taken by the probes and not yet freed, for unload. */
 static LIST_HEAD(pe_live);		/* protected by pe_pool_lock */
+
+/* Probes that found the pool empty (and allocated, where they may). */
+atomic64_t pe_pool_misses = ATOMIC64_INIT(0);
 
 /* Events taken from the pool and not yet freed: task works in flight. */
 static atomic_t pe_inflight = ATOMIC_INIT(0);
@@ -174,6 +181,12 @@ unsigned int pe_pool_size_now(void)
 	return READ_ONCE(pe_pool_size);
 }
 
+/* A snapshot for /proc/procevent: free events in the pool right now. */
+unsigned int pe_pool_free_now(void)
+{
+	return READ_ONCE(pe_pool_count);
+}
+
 int pe_pool_init(void)
 {
 	pe_pool_wq = alloc_workqueue("procevent", WQ_UNBOUND | WQ_HIGHPRI, 0);
@@ -210,6 +223,28 @@ void pe_pool_exit(void)
 }
 
 /*
+ * Probe context, the pool empty: the refill has not had the CPU yet (a
+ * burst of probes on a loaded machine, each task going on with its exit
+ * meanwhile).  Where the probe may allocate, do it here without sleeping:
+ * anywhere but PREEMPT_RT, and on PREEMPT_RT where the probe runs
+ * preemptible (7.0 and later, no raw lock held).  NULL means the atomic
+ * reserves are gone too, or pool_size is 0 (no event may be had).
+ */
+static struct pe_event *pe_pool_alloc_atomic(void)
+{
+	struct pe_event *ev;
+
+	if (!READ_ONCE(pe_pool_size))
+		return NULL;
+	if (IS_ENABLED(CONFIG_PREEMPT_RT) && !preemptible())
+		return NULL;
+	ev = kzalloc(sizeof(*ev), GFP_ATOMIC | __GFP_NOWARN);
+	if (ev)
+		INIT_LIST_HEAD(&ev->node);
+	return ev;
+}
+
+/*
  * Probe context: a free event, or NULL; on the live list when @live.
  * Kicks the refill when the pool runs low.
  */
@@ -231,6 +266,15 @@ static struct pe_event *__pe_pool_take(bool live)
 	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
 	if (low)
 		queue_work(pe_pool_wq, &pe_pool_work);
+	if (ev)
+		return ev;
+	atomic64_inc(&pe_pool_misses);
+	ev = pe_pool_alloc_atomic();
+	if (ev && live) {
+		raw_spin_lock_irqsave(&pe_pool_lock, flags);
+		list_add(&ev->live, &pe_live);
+		raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
+	}
 	return ev;
 }
 

@@ -5,13 +5,15 @@
  * Design
  * ------
  * A probe on a tracepoint (hooks.c) sees a process event in the context of
- * the task it is about, with preemption disabled.  It takes a preallocated
- * struct pe_event from a pool (no slab, no sleeping lock: safe on
- * PREEMPT_RT), records what only the tracepoint knows (signal number,
- * sender) and queues the event as task work on the task.  The task work
- * runs in the task's own context, where it may sleep: it hands the event to
- * the first interested subscriber and holds the task until the event has
- * visited every interested subscriber in list order (event.c).
+ * the task it is about, with preemption disabled (before 7.0).  It takes a
+ * preallocated struct pe_event from a pool (no slab, no sleeping lock:
+ * safe on PREEMPT_RT), or when the pool is empty allocates one atomically
+ * where the probe may (event.c).  It records what only the tracepoint
+ * knows (signal number, sender) and queues the event as task work on the
+ * task.  The task work runs in the task's own context, where it may sleep:
+ * it hands the event to the first interested subscriber and holds the
+ * task until the event has visited every interested subscriber in list
+ * order (event.c).
  *
  * Whoever causes a transition moves the event on, under pe_lock: the
  * subscriber that acks it, the closing of a handle, the held task itself on
@@ -69,8 +71,8 @@
 #include <linux/procevent.h>
 
 /* The module's version: dkms.conf's PACKAGE_VERSION says the same. */
-#define PE_VERSION		"0.4.0"
-#define PE_VERSION_CODE		(0 << 16 | 4 << 8 | 0)
+#define PE_VERSION		"0.5.0"
+#define PE_VERSION_CODE		(0 << 16 | 5 << 8 | 0)
 
 #define PE_ALL_TYPES	(PROCEVENT_EXIT | PROCEVENT_SIGNAL | PROCEVENT_FORK | \
 			 PROCEVENT_EXEC)
@@ -196,6 +198,8 @@ unsigned int pe_sub_position(struct pe_sub *sub);
 /* event.c: the event life cycle */
 int pe_pool_init(void);
 unsigned int pe_pool_size_now(void);
+unsigned int pe_pool_free_now(void);
+extern atomic64_t pe_pool_misses;
 void pe_pool_exit(void);
 struct pe_event *pe_pool_take(void);
 void pe_pool_give(struct pe_event *ev);

@@ -67,6 +67,9 @@ static int pe_proc_show(struct seq_file *m, void *v)
 			   pe_stats[i].withdrawn, pe_stats[i].timedout,
 			   atomic64_read(&pe_stats[i].lost),
 			   pe_stats[i].moved, pe_stats[i].released);
+	seq_printf(m, "pool: size=%u free=%u misses=%lld\n",
+		   pe_pool_size_now(), pe_pool_free_now(),
+		   atomic64_read(&pe_pool_misses));
 	list_for_each_entry(sub, &pe_subs, node) {
 		seq_printf(m, "subscriber: pos=%u pid=%d comm=", pos++,
 			   pid_nr_ns(sub->opener, ns));

@@ -959,7 +959,7 @@ TEST_F(api, get_info_reports_version_and_features)
 	pe_fill(&info, sizeof(info));
 	ASSERT_EQ(0, ioctl(fd, PROCEVENT_IOC_GET_INFO, &info));
 	EXPECT_EQ(PROCEVENT_INFO_SIZE_VER0, info.size);
-	EXPECT_EQ(0x000400, info.version);
+	EXPECT_EQ(0x000500, info.version);
 	EXPECT_EQ(PROCEVENT_EXIT | PROCEVENT_SIGNAL | PROCEVENT_FORK |
 		  PROCEVENT_EXEC, info.types);
 	EXPECT_EQ(PROCEVENT_ACK_KILL, info.ack_flags);

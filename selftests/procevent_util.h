@@ -23,6 +23,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/capability.h>
 #include <linux/procevent.h>
@@ -467,6 +469,8 @@ struct pe_stats {
 	struct pe_type_stats exit, signal, fork, exec;
 	int nsubs;
 	struct pe_sub_line subs[32];
+	/* The pool: line (procevent 0.5), -1 when the module has none. */
+	long long pool_size, pool_free, pool_misses;
 };
 
 /* Value of " key=<number>" in line; 0 or -ENOENT. */
@@ -519,11 +523,17 @@ static inline int pe_stats_read(struct pe_stats *s)
 	FILE *f;
 
 	memset(s, 0, sizeof(*s));
+	s->pool_size = s->pool_free = s->pool_misses = -1;
 	f = fopen(PE_PROC, "re");
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "held:", 5)) {
+		if (!strncmp(line, "pool:", 5)) {
+			if (pe_kvll(line, "size", &s->pool_size) ||
+			    pe_kvll(line, "free", &s->pool_free) ||
+			    pe_kvll(line, "misses", &s->pool_misses))
+				goto bad;
+		} else if (!strncmp(line, "held:", 5)) {
 			s->held = strtoll(line + 5, NULL, 10);
 			seen |= 1;
 		} else if (!strncmp(line, "events:", 7) &&
@@ -674,6 +684,31 @@ static inline int pe_fdinfo_wait(int fd, const char *key, long long want,
 			return -ETIMEDOUT;
 		pe_sleep_ms(2);
 	}
+}
+
+/* The running kernel's major.minor as major * 1000 + minor, or -1. */
+static inline int pe_kernel_version(void)
+{
+	struct utsname u;
+	int major, minor;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return -1;
+	return major * 1000 + minor;
+}
+
+/* Is this a PREEMPT_RT kernel? */
+static inline bool pe_kernel_is_rt(void)
+{
+	FILE *f = fopen("/sys/kernel/realtime", "re");
+	int v = 0;
+
+	if (!f)
+		return false;
+	if (fscanf(f, "%d", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v == 1;
 }
 
 static inline int pe_param_read(const char *name, long long *v)

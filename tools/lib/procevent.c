@@ -938,6 +938,14 @@ static void parse_one_counters(const char *line, struct procevent_counters *c)
 	c->lost = kv_u64(line, "lost");
 }
 
+static void parse_pool(const char *line, struct procevent_status *st)
+{
+	st->pool_shown = 1;
+	st->pool_size = (unsigned int)kv_u64(line, "size");
+	st->pool_free = (unsigned int)kv_u64(line, "free");
+	st->pool_misses = kv_u64(line, "misses");
+}
+
 static int parse_counters(const char *line, struct procevent_status *st,
 			  unsigned int *cap)
 {
@@ -1129,6 +1137,8 @@ PE_EXPORT int procevent_status_parse(const char *text,
 		} else if (!strncmp(copy, "held-more: ", 11)) {
 			st->held_listed = 1;
 			st->held_more = (unsigned int)strtoul(copy + 11, NULL, 10);
+		} else if (!strncmp(copy, "pool: ", 6)) {
+			parse_pool(copy, st);
 		} else if (!strncmp(copy, "events: ", 8)) {
 			ret = parse_counters(copy, st, &tcap);
 		} else if (!strncmp(copy, "subscriber: ", 12)) {

@@ -39,7 +39,7 @@ extern "C" {
 #endif
 
 #define PROCEVENT_LIB_VERSION_MAJOR	0
-#define PROCEVENT_LIB_VERSION_MINOR	4
+#define PROCEVENT_LIB_VERSION_MINOR	5
 
 #define PROCEVENT_DEVICE	"/dev/procevent"
 #define PROCEVENT_PROC_FILE	"/proc/procevent"
@@ -418,6 +418,11 @@ struct procevent_status {
 	struct procevent_held *held_tasks;	/* in subscriber order */
 	unsigned int held_more;			/* held, not listed ("held-more:") */
 	int held_listed;			/* the module lists held tasks */
+	/* 0.5: the "pool:" line */
+	int pool_shown;				/* the module shows its pool */
+	unsigned int pool_size;			/* the pool_size parameter */
+	unsigned int pool_free;			/* free events right now */
+	uint64_t pool_misses;			/* probes that found it empty */
 };
 
 /*

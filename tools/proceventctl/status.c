@@ -92,6 +92,10 @@ static void print_json(const struct procevent_status *st)
 	/* Appended: the object's first key stays "held". */
 	printf("],\"module\":");
 	ctl_print_module(stdout, CTL_JSON);
+	if (st->pool_shown)
+		printf(",\"pool\":{\"size\":%u,\"free\":%u,\"misses\":%llu}",
+		       st->pool_size, st->pool_free,
+		       (unsigned long long)st->pool_misses);
 	printf("}\n");
 }
 
@@ -100,7 +104,12 @@ static void print_table(const struct procevent_status *st)
 	unsigned int i;
 
 	ctl_print_module(stdout, 0);
-	printf("held tasks: %u\n\n", st->held);
+	printf("held tasks: %u\n", st->held);
+	if (st->pool_shown)
+		printf("event pool: %u free of %u, %llu probes found it empty\n",
+		       st->pool_free, st->pool_size,
+		       (unsigned long long)st->pool_misses);
+	printf("\n");
 	printf("%-8s %10s %10s %10s %10s %10s %10s\n", "EVENTS", "RAISED",
 	       "DELIVERED", "ACKED", "WITHDRAWN", "TIMEDOUT", "LOST");
 	for (i = 0; i < st->nr_types; i++) {

@@ -219,6 +219,7 @@ TEST(status_parse_reads_every_line)
 	EXPECT_STREQ("my mask=daemon", st->subscribers[1].comm);
 	EXPECT_EQ(3, st->subscribers[1].mask);
 	EXPECT_EQ(2, st->subscribers[1].acked);
+	EXPECT_EQ(0, st->pool_shown);
 	procevent_status_free(st);
 }
 
@@ -230,6 +231,7 @@ TEST(status_parse_reads_scopes_and_fork_exec_counters)
 		"events: type=signal raised=2 delivered=2 acked=2 withdrawn=0 timedout=0 lost=0\n"
 		"events: type=fork raised=5 delivered=4 acked=4 withdrawn=0 timedout=0 lost=1\n"
 		"events: type=exec raised=7 delivered=6 acked=5 withdrawn=0 timedout=0 lost=0\n"
+		"pool: size=256 free=240 misses=17\n"
 		"subscriber: pos=1 pid=40 comm=a scope=x mask=0x4 waiting=0 received=0 acked=4 timeouts=0 timeout_ns=0 scope=cgroup\n"
 		"subscriber: pos=2 pid=41 comm=b mask=0x8 waiting=0 received=0 acked=5 timeouts=0 timeout_ns=0 scope=pidns\n"
 		"subscriber: pos=3 pid=42 comm=c mask=0x1 waiting=0 received=0 acked=1 timeouts=0 timeout_ns=0\n";
@@ -248,6 +250,10 @@ TEST(status_parse_reads_scopes_and_fork_exec_counters)
 	EXPECT_STREQ("pidns", st->subscribers_ext[1].scope);
 	EXPECT_STREQ("", st->subscribers_ext[2].scope);
 	EXPECT_EQ(8, st->subscribers[1].mask);
+	EXPECT_EQ(1, st->pool_shown);
+	EXPECT_EQ(256, st->pool_size);
+	EXPECT_EQ(240, st->pool_free);
+	EXPECT_EQ(17, st->pool_misses);
 	procevent_status_free(st);
 }
 

@@ -389,6 +389,20 @@ TEST(monitor_sigint_during_hold_acks_and_releases)
 	sigterm_during_hold(_metadata, SIGINT);
 }
 
+/* The pool_size module parameter, or -1. */
+static long pool_size_param(void)
+{
+	FILE *f = fopen("/sys/module/procevent/parameters/pool_size", "re");
+	long v = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld", &v) != 1)
+		v = -1;
+	fclose(f);
+	return v;
+}
+
 TEST(status_lists_subscribers_in_order)
 {
 	static const char *const margs[] = { "monitor", "--signal", "--quiet", NULL };
@@ -397,6 +411,7 @@ TEST(status_lists_subscribers_in_order)
 	struct tt_proc mon, st;
 	char want[256], *a, *b, *c;
 	int fd1, fd2;
+	long pool;
 
 	NEED_DEVICE();
 	/* Signal events only: the status commands we run raise none. */
@@ -421,6 +436,12 @@ TEST(status_lists_subscribers_in_order)
 	}
 	EXPECT_EQ(0, strncmp(st.out, "{\"held\":", 8));
 	EXPECT_EQ(1, count_lines(st.out));
+	pool = pool_size_param();
+	ASSERT_LE(0, pool);
+	snprintf(want, sizeof(want), ",\"pool\":{\"size\":%ld,\"free\":", pool);
+	EXPECT_NE(NULL, strstr(st.out, want)) {
+		TH_LOG("status --json: %s", st.out);
+	}
 
 	ASSERT_EQ(0, tt_run(&st, stable, NULL, TT_WAIT_MS));
 	snprintf(want, sizeof(want), "\n1   %7d ", (int)getpid());
@@ -433,6 +454,11 @@ TEST(status_lists_subscribers_in_order)
 		TH_LOG("status: %s", st.out);
 	}
 	EXPECT_NE(NULL, strstr(st.out, "held tasks: "));
+	snprintf(want, sizeof(want), " free of %ld, ", pool);
+	a = strstr(st.out, "\nevent pool: ");
+	EXPECT_TRUE(a && strstr(a, want) && strstr(a, " probes found it empty\n")) {
+		TH_LOG("status: %s", st.out);
+	}
 
 	stop_monitor(&mon);
 	close(fd1);
@@ -1268,7 +1294,7 @@ TEST(version_and_status_show_the_module)
 		 PROCEVENT_VERSION_PATCH(info.version), info.max_subscribers,
 		 info.pool_size);
 	ASSERT_EQ(0, tt_run(&p, v, NULL, TT_WAIT_MS));
-	EXPECT_EQ(0, strncmp(p.out, "proceventctl 0.4\n", 17));
+	EXPECT_EQ(0, strncmp(p.out, "proceventctl 0.5\n", 17));
 	EXPECT_NE(NULL, strstr(p.out, want)) {
 		TH_LOG("--version: %s", p.out);
 	}
