@@ -300,6 +300,7 @@ static inline void *pe_fuse_server(void *arg)
 	/* Signals meant for the test's threads never land here. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	pe_thread_fifo();
 	for (;;) {
 		struct pollfd p[2] = {
 			{ .fd = fs->fd, .events = POLLIN },

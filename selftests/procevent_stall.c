@@ -102,6 +102,7 @@ static void *drain_fn(void *arg)
 	struct procevent_event ev[DRAIN_BATCH];
 	struct procevent_ack ack[DRAIN_BATCH];
 
+	pe_thread_fifo();
 	while (!__atomic_load_n(&dr.stop, __ATOMIC_ACQUIRE)) {
 		ssize_t len, w;
 		int i, n, r;
