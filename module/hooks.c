@@ -537,8 +537,9 @@ static DECLARE_DELAYED_WORK(pe_hooks_gc_work, pe_hooks_gc);
 int pe_hooks_update(unsigned int want)
 {
 	lockdep_assert_held(&pe_hooks_mutex);
+	/* Housekeeping: system_wq is deprecated from 7.0 on. */
 	if (pe_hooks_on & ~want)
-		mod_delayed_work(system_wq, &pe_hooks_gc_work,
+		mod_delayed_work(system_power_efficient_wq, &pe_hooks_gc_work,
 				 PE_HOOKS_LINGER);
 	return pe_hooks_set(pe_hooks_on | want);
 }

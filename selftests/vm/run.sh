@@ -395,6 +395,9 @@ splat+='|blocked for more than|Call Trace|general protection'
 splat+='|[Kk]ernel panic|detected stall|possible recursive locking'
 splat+='|inconsistent lock state|suspicious RCU usage|list_(add|del) corruption'
 splat+='|BUG [^ ]+ \([^)]*\): |scheduling while atomic'
+# A kernel's complaint about the module's own use of an API (7.x: "work
+# func pe_hooks_gc [procevent] enqueued on deprecated workqueue").
+splat+='|deprecated.*\[procevent\]'
 # KCSAN (the KCSAN kernel of scripts/debug-kernel.sh --kcsan): a report
 # runs from "BUG: KCSAN:" to the next line of "=" signs.  One with a frame
 # in the module ("[procevent]", or a bare address: code unloaded since)
