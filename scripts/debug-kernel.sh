@@ -4,7 +4,8 @@
 # Build a debug kernel that the VM tests boot besides the Debian kernels,
 # or find it in the cache, and print its build directory.
 #
-#   scripts/debug-kernel.sh [--version V] [--kcsan] [--module OUTDIR] [FRAGMENT]
+#   scripts/debug-kernel.sh [--version V] [--kcsan] [--cached-only]
+#                           [--module OUTDIR] [FRAGMENT]
 #
 # The kernel is configured as tinyconfig plus FRAGMENT (default
 # selftests/vm/debug.config): KASAN, lockdep, kmemleak and the other
@@ -36,6 +37,9 @@
 # for external modules (Module.symvers, scripts): pass it as KDIR.  Only
 # the path goes to stdout.
 #
+# --cached-only: use the kernel only when it is built already; otherwise
+# exit with status 3 and build nothing.
+#
 # --module OUTDIR also builds procevent.ko against it, as
 # scripts/build-module.sh does (OUTDIR/procevent.ko, build.log,
 # warnings.log): for 7 inside the sid root, where its compiler is; the
@@ -52,12 +56,14 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 v=6.1
 kcsan=0
 modout=
+cached_only=0
 while [[ $# -gt 0 ]]; do
 	case $1 in
 	--version) v=$2; shift 2 ;;
 	--kcsan) kcsan=1; shift ;;
 	--module) modout=$2; shift 2 ;;
-	-*) echo "usage: $0 [--version V] [--kcsan] [--module OUTDIR] [FRAGMENT]" >&2; exit 2 ;;
+	--cached-only) cached_only=1; shift ;;
+	-*) echo "usage: $0 [--version V] [--kcsan] [--cached-only] [--module OUTDIR] [FRAGMENT]" >&2; exit 2 ;;
 	*) break ;;
 	esac
 done
@@ -196,6 +202,10 @@ finish() {
 mkdir -p "$base"
 exec 9>"$base/.lock"
 [[ -f $stamp ]] && { flock 9; finish; }
+if [[ $cached_only -eq 1 ]]; then
+	log "not built yet ($dir): --cached-only builds nothing"
+	exit 3
+fi
 flock 9
 [[ -f $stamp ]] && finish
 
