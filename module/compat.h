@@ -79,4 +79,17 @@ static inline void pe_sync_module_text(void)
 #define pe_orphan_func	((task_work_func_t)(void *)kfree)
 #endif
 
+/*
+ * Did waking a task ask for a switch to it?  From 6.13 (PREEMPT_LAZY, the
+ * default model of Debian's 7.x kernels) a fair task's wake-up marks the
+ * current one with TIF_NEED_RESCHED_LAZY, which need_resched() does not
+ * test: the switch is still wanted, only not at once.
+ */
+#ifdef TIF_NEED_RESCHED_LAZY
+#define pe_resched_wanted()	\
+	(need_resched() || test_thread_flag(TIF_NEED_RESCHED_LAZY))
+#else
+#define pe_resched_wanted()	need_resched()
+#endif
+
 #endif /* PE_COMPAT_H */

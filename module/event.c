@@ -688,15 +688,16 @@ static struct task_struct *pe_event_reader(struct pe_event *ev)
 /*
  * Let @reader run before the current task sleeps (and drop the reference
  * on it), without holding pe_lock.  When waking the reader already asked
- * for a switch (it preempts us, as CFS usually decides), a plain schedule()
- * is the cheaper way there; otherwise (EEVDF often declines) yield to it.
+ * for a switch (it preempts us, as CFS usually decides; lazily, under
+ * PREEMPT_LAZY), a plain schedule() is the cheaper way there; otherwise
+ * (EEVDF often declines) yield to it.
  */
 static void pe_yield(struct task_struct *reader)
 	__must_hold(&pe_lock)
 {
 	lockdep_assert_held(&pe_lock);
 	spin_unlock(&pe_lock);
-	if (need_resched())
+	if (pe_resched_wanted())
 		schedule();
 	else
 		yield_to(reader, false);
