@@ -6,7 +6,10 @@
 #   bench/run.sh [--out DIR] [--report] [KVER...]
 #
 # KVER defaults to every installed generic amd64 kernel with headers (a 6.1
-# and a 6.12 kernel on Debian 12).  For each kernel the script builds
+# and a 6.12 kernel on Debian 12) and the newest generic 7.x kernel of
+# scripts/kernels-7x.sh (sid or trixie-backports: its image, and the module
+# built in its root; PEBENCH_7X=0 leaves it out).  A KVER of "7x" names
+# that kernel among others.  For each kernel the script builds
 # procevent.ko and bench/procevent_bench, packs a busybox initramfs whose
 # /init runs only the benchmark, and boots it twice:
 #   icount  -icount shift=0,sleep=off -smp 1: the guest clock advances one
@@ -19,7 +22,28 @@
 #           plugin bench/profile/icount_prof.c: one marked run of the fork,
 #           held-exit, pipe, seccomp and burst loops, counted instruction
 #           by instruction; bench/profile/report.sh prints instructions per
-#           function and per group (KVER/profile/report.txt).
+#           function and per group (KVER/profile/report.txt), and per
+#           iteration the events that cost an emulator time beyond the
+#           instructions: mm switches, CR3 writes (each flushes QEMU's
+#           software TLB), invlpg, flush_tlb_* calls, idle entries and the
+#           idle time the clock skipped, timer interrupts, IPIs, memory
+#           accesses and refills of a model of QEMU's TLB.
+#   smp     plain TCG with PEBENCH_SMP_CPUS CPUs (default 2), section smp
+#           only: each round trip with the answering side (pipe echo,
+#           seccomp supervisor, subscriber) pinned to CPU 1 and the asking
+#           side to CPU 0, seccomp also with SECCOMP_USER_NOTIF_FD_SYNC_
+#           WAKE_UP (6.6+), and exits raised by 1, 2 and 4 processes at
+#           once (pinned round-robin) with and without one subscriber
+#           acking in batches.
+#   smpprofile  the profile's loops with the same pinning, on plain TCG
+#           with PEBENCH_SMP_CPUS CPUs run by one host thread
+#           (thread=single): the plugin counts the instructions of both
+#           CPUs (report.sh leaves the idle loop out), which -icount
+#           cannot, as it hangs the boot of a second CPU.
+#   tcgprofile  (not in the default modes) the same plugin on a plain TCG
+#           boot, without its memory callbacks: which of those events the
+#           wall clock brings about (timer ticks, idling, preemptions that
+#           a guest 5 times slower than hardware meets 5 times as often).
 # --report only reports on the consoles of an earlier run.
 # Every ratio is taken within one boot.  Results, in DIR (build/bench):
 #   bench.csv     kernel,clock,kind,name,value,op,target,verdict,description
@@ -74,15 +98,55 @@ scale=${PEBENCH_SCALE:-50}
 tcg_reps=${PEBENCH_TCG_REPS:-5}
 tcg_scale=${PEBENCH_TCG_SCALE:-25}
 tcg_smp=${PEBENCH_TCG_SMP:-1}
+smp_cpus=${PEBENCH_SMP_CPUS:-2}
 timeout_s=${PEBENCH_TIMEOUT:-900}
 
-kernels=("$@")
-if [[ ${#kernels[@]} -eq 0 ]]; then
+kernels=()
+want_7x=0
+for k in "$@"; do
+	if [[ $k == 7x ]]; then
+		want_7x=1
+	else
+		kernels+=("$k")
+	fi
+done
+if [[ $# -eq 0 ]]; then
 	mapfile -t kernels < <("$root/scripts/installed-kernels.sh" --generic)
 	if [[ ${#kernels[@]} -eq 0 ]]; then
 		echo "bench: no kernel with /boot/vmlinuz-R and /usr/src/linux-headers-R (run scripts/deps.sh)" >&2
 		exit 2
 	fi
+	[[ ${PEBENCH_7X:-1} == 0 ]] || want_7x=1
+fi
+
+# The newest generic 7.x kernel of scripts/kernels-7x.sh (sid or
+# trixie-backports, whichever is newer), with the module built in its
+# root: its image and module come from there, not from /boot.
+declare -A k_image=() k_ko=()
+if [[ $want_7x -eq 1 && $report_only -eq 0 ]]; then
+	echo "bench: scripts/kernels-7x.sh: the newest 7.x kernel"
+	mkdir -p "$out"
+	if list=$("$root/scripts/kernels-7x.sh" 2>"$out/kernels-7x.log"); then
+		newest=$(awk -F'\t' '$1 !~ /-rt-/ && $6 != "" { print $1 "\t" $2 "\t" $4 "\t" $6 }' <<<"$list" |
+			sort -V | tail -n 1)
+		IFS=$'\t' read -r r image ko res <<<"$newest"
+		if [[ -n $r && $(cat "$res/build" 2>/dev/null) == pass ]]; then
+			kernels+=("$r")
+			k_image[$r]=$image
+			k_ko[$r]=$ko
+		else
+			echo "bench: no 7.x kernel with a clean module build (log $out/kernels-7x.log)" >&2
+			failed_7x=1
+		fi
+	else
+		echo "bench: scripts/kernels-7x.sh failed (log $out/kernels-7x.log); no 7.x kernel" >&2
+		failed_7x=1
+	fi
+elif [[ $want_7x -eq 1 ]]; then
+	# --report: the 7.x kernels of the earlier run, by their directories.
+	for d in "$out"/7.*; do
+		[[ -d $d ]] && kernels+=("${d##*/}")
+	done
 fi
 
 # --- tools ------------------------------------------------------------------
@@ -108,7 +172,7 @@ out=$(cd "$out" && pwd)
 [[ $report_only -eq 1 ]] || make -s -C "$here" OUTPUT="$out/bin"
 bench_bin=$out/bin/procevent_bench
 plugin=$out/bin/icount_prof.so
-if [[ " $modes " == *" profile "* && $report_only -eq 0 ]]; then
+if [[ " $modes " == *profile* && $report_only -eq 0 ]]; then
 	cc -shared -fPIC -O2 -Wall -Wextra -Wno-unused-parameter -Werror \
 		-o "$plugin" "$here/profile/icount_prof.c"
 fi
@@ -129,8 +193,13 @@ newc_entry() {
 
 pack() {
 	local kver=$1 dir=$out/$1 stage
-	echo "bench: $kver: building procevent.ko"
-	"$root/scripts/build-module.sh" "/usr/src/linux-headers-$kver" "$dir/module"
+	if [[ -n ${k_ko[$kver]:-} ]]; then
+		mkdir -p "$dir/module"
+		cp "${k_ko[$kver]}" "$dir/module/procevent.ko"
+	else
+		echo "bench: $kver: building procevent.ko"
+		"$root/scripts/build-module.sh" "/usr/src/linux-headers-$kver" "$dir/module"
+	fi
 	stage=$dir/initramfs
 	rm -rf "$stage"
 	mkdir -p "$stage"/{bin,sbin,dev,proc,sys,tmp}
@@ -160,6 +229,7 @@ boot() {
 	local kver=$1 mode=$2 dir=$out/$1/$2 accel
 	mkdir -p "$dir"
 	local args="PEBENCH_ONLY=${PEBENCH_ONLY:-}"
+	[[ $mode == smp ]] && args="PEBENCH_ONLY=smp"
 	case $mode in
 	icount)
 		accel=(-accel tcg -icount shift=0,sleep=off -smp 1)
@@ -174,12 +244,26 @@ boot() {
 		       -plugin "$plugin,out=$dir/icount_prof.out")
 		args+=" PEBENCH_PROFILE=1 PEBENCH_SCALE=$scale nokaslr"
 		;;
+	smp)
+		accel=(-accel tcg,thread=multi -smp "$smp_cpus")
+		args+=" PEBENCH_REPS=$tcg_reps PEBENCH_SCALE=$tcg_scale"
+		;;
+	smpprofile)
+		accel=(-accel tcg,thread=single -smp "$smp_cpus"
+		       -plugin "$plugin,out=$dir/icount_prof.out,mem=off")
+		args+=" PEBENCH_PROFILE=1 PEBENCH_PEER=1 PEBENCH_SCALE=$scale nokaslr"
+		;;
+	tcgprofile)
+		accel=(-accel tcg -smp 1
+		       -plugin "$plugin,out=$dir/icount_prof.out,mem=off")
+		args+=" PEBENCH_PROFILE=1 PEBENCH_SCALE=$scale nokaslr"
+		;;
 	*) echo "bench: unknown mode $mode" >&2; return 2 ;;
 	esac
 	local start=$SECONDS rc=0
 	timeout -k 10 "$timeout_s" qemu-system-x86_64 "${accel[@]}" -m 1G \
 		-nodefaults -no-user-config -display none -serial stdio \
-		-no-reboot -kernel "/boot/vmlinuz-$kver" \
+		-no-reboot -kernel "${k_image[$kver]:-/boot/vmlinuz-$kver}" \
 		-initrd "$out/$kver/initramfs.cpio.gz" -append "$append $args" \
 		</dev/null 2>&1 | tr -d '\r' >"$dir/console.log" || rc=$?
 	echo "bench: $kver $mode: VM ran $((SECONDS - start))s"
@@ -191,7 +275,7 @@ boot() {
 	fi
 }
 
-failed=0
+failed=${failed_7x:-0}
 if [[ $report_only -eq 0 ]]; then
 for k in "${kernels[@]}"; do
 	pack "$k"
@@ -227,20 +311,22 @@ samples=$out/samples.csv
 echo "kernel,clock,kind,name,value,op,target,verdict,description" >"$csv"
 echo "kernel,clock,name,run,ns" >"$samples"
 for k in "${kernels[@]}"; do
-	[[ " $modes " == *" profile "* ]] || continue
-	d=$out/$k/profile
-	[[ -s $d/icount_prof.out ]] || continue
-	"$here/profile/report.sh" "$d/console.log" "$d/icount_prof.out" \
-		>"$d/report.txt"
-	echo "bench: $k: guest instructions per iteration (profile)"
-	cat "$d/report.txt"
-	echo
+	for m in profile tcgprofile smpprofile; do
+		[[ " $modes " == *" $m "* ]] || continue
+		d=$out/$k/$m
+		[[ -s $d/icount_prof.out ]] || continue
+		"$here/profile/report.sh" "$d/console.log" "$d/icount_prof.out" \
+			>"$d/report.txt"
+		echo "bench: $k: guest instructions per iteration ($m)"
+		cat "$d/report.txt"
+		echo
+	done
 done
 
 columns=()
 for k in "${kernels[@]}"; do
 	for m in $modes; do
-		[[ $m == profile ]] && continue
+		[[ $m == *profile ]] && continue
 		log=$out/$k/$m/console.log
 		grep -q '^PEBENCH-DONE' "$log" 2>/dev/null || continue
 		columns+=("$k/$m")
@@ -261,7 +347,11 @@ for k in "${kernels[@]}"; do
 done
 
 if [[ ${#columns[@]} -eq 0 ]]; then
-	[[ $modes == profile ]] && exit $failed
+	only_profiles=1
+	for m in $modes; do
+		[[ $m == *profile ]] || only_profiles=0
+	done
+	[[ $only_profiles -eq 1 ]] && exit $failed
 	echo "bench: no boot finished" >&2
 	exit 1
 fi

@@ -12,8 +12,23 @@
  *   <start address in hex>:<instructions> <count in phase 0> <phase 1> ...
  *
  * where a count is instructions executed (block executions times its
- * length).  bench/profile/report.sh turns that into instructions per
- * function.  Every vCPU counts into the same phase: use it with -smp 1.
+ * length), and one line per phase of the events that cost an emulator
+ * wall time beyond the instructions:
+ *
+ *   # events <phase> <cr3> <invlpg> <hlt> <loads+stores> <tlb refills>
+ *
+ * cr3: writes to CR3 (an mm switch: QEMU flushes its whole software TLB
+ * and the jump cache on each).  invlpg: single-page flushes.  hlt: idle
+ * entries.  loads+stores: guest memory accesses.  tlb refills: accesses
+ * (data, and each block's code page) that miss a model of the emulator's
+ * TLB, direct-mapped with TLB_ENTRIES pages, emptied on a CR3 write: the
+ * page-table walks the emulator does in C for the guest.  The model runs
+ * outside phases too; only the counts are per phase.  With the argument
+ * mem=off there are no memory callbacks (loads+stores 0, refills of code
+ * pages only): for plain TCG boots, which the callbacks would slow most.
+ * bench/profile/report.sh turns all that into figures per function and
+ * per iteration.  Every vCPU counts into the same phase: use it with
+ * -smp 1.
  *
  * The plugin API is QEMU's (version 1, as in QEMU 7.2 of Debian 12); only
  * the entry points used here are declared.
@@ -40,6 +55,16 @@ typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id,
 typedef void (*qemu_plugin_vcpu_udata_cb_t)(unsigned int vcpu_index,
 					    void *userdata);
 typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void *userdata);
+typedef uint32_t qemu_plugin_meminfo_t;
+typedef void (*qemu_plugin_vcpu_mem_cb_t)(unsigned int vcpu_index,
+					  qemu_plugin_meminfo_t info,
+					  uint64_t vaddr, void *userdata);
+
+enum qemu_plugin_mem_rw {
+	QEMU_PLUGIN_MEM_R = 1,
+	QEMU_PLUGIN_MEM_W,
+	QEMU_PLUGIN_MEM_RW,
+};
 
 void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id,
 					   qemu_plugin_vcpu_tb_trans_cb_t cb);
@@ -51,6 +76,11 @@ void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *insn,
 					    qemu_plugin_vcpu_udata_cb_t cb,
 					    enum qemu_plugin_cb_flags flags,
 					    void *userdata);
+void qemu_plugin_register_vcpu_mem_cb(struct qemu_plugin_insn *insn,
+				      qemu_plugin_vcpu_mem_cb_t cb,
+				      enum qemu_plugin_cb_flags flags,
+				      enum qemu_plugin_mem_rw rw,
+				      void *userdata);
 void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id,
 				    qemu_plugin_udata_cb_t cb, void *userdata);
 size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
@@ -77,6 +107,37 @@ static struct block *blocks;
 static int phase = -1;		/* -1: between phases */
 static int nr_phases;
 static const char *out_path = "icount_prof.out";
+static int count_mem = 1;	/* mem=off: no memory callbacks */
+
+enum { EV_CR3, EV_INVLPG, EV_HLT, EV_MEM, EV_REFILL, NR_EV };
+static const int ev_ids[NR_EV] = { EV_CR3, EV_INVLPG, EV_HLT, EV_MEM,
+				   EV_REFILL };
+static uint64_t events[NR_EV][MAX_PHASES];
+
+/*
+ * The TLB model: page number + 1 per slot (0: empty).  QEMU sizes its
+ * TLB between 64 and a few thousand entries by use, with a small victim
+ * TLB; 1024 is in that range.
+ */
+#define TLB_ENTRIES	1024
+static uint64_t tlb[TLB_ENTRIES];
+
+static void count(int ev)
+{
+	if (phase >= 0)
+		events[ev][phase]++;
+}
+
+static void tlb_access(uint64_t vaddr)
+{
+	uint64_t page = vaddr >> 12;
+	uint64_t *slot = &tlb[page % TLB_ENTRIES];
+
+	if (*slot == page + 1)
+		return;
+	*slot = page + 1;
+	count(EV_REFILL);
+}
 
 /* movabs $imm64, %rax */
 static const unsigned char mark_start[10] = {
@@ -90,8 +151,52 @@ static void on_block(unsigned int vcpu, void *data)
 {
 	struct block *b = data;
 
+	tlb_access(b->vaddr);
 	if (phase >= 0)
 		b->count[phase] += b->n;
+}
+
+static void on_event(unsigned int vcpu, void *data)
+{
+	int ev = *(const int *)data;
+
+	if (ev == EV_CR3)
+		memset(tlb, 0, sizeof(tlb));
+	count(ev);
+}
+
+static void on_mem(unsigned int vcpu, qemu_plugin_meminfo_t info,
+		   uint64_t vaddr, void *data)
+{
+	tlb_access(vaddr);
+	count(EV_MEM);
+}
+
+/*
+ * Which of the events is instruction @p (@len bytes): mov to CR3, invlpg,
+ * hlt; -1 for any other.  Legacy and REX prefixes are skipped.
+ */
+static int insn_event(const unsigned char *p, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (p[i] == 0x66 || p[i] == 0x67 || p[i] == 0xf2 ||
+			   p[i] == 0xf3 || p[i] == 0x2e || p[i] == 0x36 ||
+			   p[i] == 0x3e || p[i] == 0x26 || p[i] == 0x64 ||
+			   p[i] == 0x65 || (p[i] & 0xf0) == 0x40))
+		i++;
+	if (i < len && p[i] == 0xf4)
+		return EV_HLT;
+	if (i + 2 >= len || p[i] != 0x0f)
+		return -1;
+	/* 0f 22 /3: mov r64, %cr3 */
+	if (p[i + 1] == 0x22 && ((p[i + 2] >> 3) & 7) == 3)
+		return EV_CR3;
+	/* 0f 01 /7 with a memory operand: invlpg */
+	if (p[i + 1] == 0x01 && ((p[i + 2] >> 3) & 7) == 7 &&
+	    (p[i + 2] >> 6) != 3)
+		return EV_INVLPG;
+	return -1;
 }
 
 static void on_start(unsigned int vcpu, void *data)
@@ -120,11 +225,21 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 					     QEMU_PLUGIN_CB_NO_REGS, b);
 	for (i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
-		const void *data;
+		size_t len = qemu_plugin_insn_size(insn);
+		const void *data = qemu_plugin_insn_data(insn);
+		int ev = insn_event(data, len);
 
-		if (qemu_plugin_insn_size(insn) != sizeof(mark_start))
+		if (count_mem)
+			qemu_plugin_register_vcpu_mem_cb(insn, on_mem,
+						QEMU_PLUGIN_CB_NO_REGS,
+						QEMU_PLUGIN_MEM_RW, NULL);
+		if (ev >= 0)
+			qemu_plugin_register_vcpu_insn_exec_cb(insn, on_event,
+					QEMU_PLUGIN_CB_NO_REGS,
+					(void *)&ev_ids[ev]);
+		/* invlpg: the page is the operand's, not known here. */
+		if (len != sizeof(mark_start))
 			continue;
-		data = qemu_plugin_insn_data(insn);
 		if (!memcmp(data, mark_start, sizeof(mark_start)))
 			qemu_plugin_register_vcpu_insn_exec_cb(insn, on_start,
 					QEMU_PLUGIN_CB_NO_REGS, NULL);
@@ -145,6 +260,13 @@ static void on_atexit(qemu_plugin_id_t id, void *data)
 		return;
 	}
 	fprintf(f, "# phases %d\n", nr_phases);
+	for (i = 0; i < nr_phases; i++)
+		fprintf(f, "# events %d %llu %llu %llu %llu %llu\n", i,
+			(unsigned long long)events[EV_CR3][i],
+			(unsigned long long)events[EV_INVLPG][i],
+			(unsigned long long)events[EV_HLT][i],
+			(unsigned long long)events[EV_MEM][i],
+			(unsigned long long)events[EV_REFILL][i]);
 	for (b = blocks; b; b = b->next) {
 		for (any = 0, i = 0; i < nr_phases; i++)
 			any |= b->count[i] != 0;
@@ -166,6 +288,8 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
 	for (i = 0; i < argc; i++) {
 		if (!strncmp(argv[i], "out=", 4)) {
 			out_path = argv[i] + 4;
+		} else if (!strcmp(argv[i], "mem=off")) {
+			count_mem = 0;
 		} else {
 			fprintf(stderr, "icount_prof: unknown argument %s\n",
 				argv[i]);

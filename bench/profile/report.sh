@@ -37,13 +37,16 @@ counts=$2
 		addr = a[1]
 		while (length(addr) < 16)
 			addr = "0" addr
-		$1 = addr " B"
+		$1 = addr " B " a[2]
 		print
 	}' "$counts"
 } |
 	LC_ALL=C sort -k1,1 -k2,2r |
-	awk -v phases="$(grep '^PEBENCH-PHASE,' "$console" | cut -d, -f2- | tr '\n' ';')" '
+	awk -v phases="$(grep '^PEBENCH-PHASE,' "$console" | cut -d, -f2- | tr '\n' ';')" \
+	    -v phase_ns="$(grep '^PEBENCH-PHASE-NS,' "$console" | cut -d, -f2- | tr '\n' ';')" \
+	    -v events="$(grep '^# events ' "$counts" | cut -d' ' -f3- | tr '\n' ';')" '
 function group(f) {
+	if (f ~ /^(default_idle|do_idle|cpuidle_|arch_cpu_idle|native_safe_halt|default_idle_call|cpu_startup_entry|poll_idle|mwait_idle|schedule_idle|cpu_idle_poll)/) return "idle"
 	if (f ~ /\[procevent\]$/) return "procevent"
 	if (f ~ /seccomp/) return "seccomp"
 	if (f ~ /^\[user\]$/) return "user space"
@@ -56,17 +59,45 @@ BEGIN {
 	for (i = 1; i <= n; i++) {
 		if (p[i] == "") continue
 		split(p[i], f, ",")
-		idx[f[2]] = f[1] + 2	# field of the phase in a B line
+		idx[f[2]] = f[1] + 4	# field of the phase in a B line
 		iters[f[2]] = f[3]
+		name[f[1]] = f[2]
 	}
+	n = split(phase_ns, p, ";")
+	for (i = 1; i <= n; i++) {
+		if (p[i] == "") continue
+		split(p[i], f, ",")
+		if (f[1] in name) gns[name[f[1]]] = f[2]
+	}
+	# per phase: cr3 invlpg hlt mem refill
+	n = split(events, p, ";")
+	for (i = 1; i <= n; i++) {
+		if (p[i] == "") continue
+		split(p[i], f, " ")
+		if (!(f[1] in name)) continue
+		ev[name[f[1]], "cr3"] = f[2]; ev[name[f[1]], "invlpg"] = f[3]
+		ev[name[f[1]], "hlt"] = f[4]; ev[name[f[1]], "mem"] = f[5]
+		ev[name[f[1]], "refill"] = f[6]
+		have_events = 1
+	}
+	# Functions whose calls are counted (executions of their first block).
+	split("switch_mm_irqs_off flush_tlb_mm_range flush_tlb_func native_flush_tlb_local native_flush_tlb_one_user native_flush_tlb_global hrtimer_interrupt native_smp_send_reschedule native_send_call_func_ipi native_send_call_func_single_ipi", w, " ")
+	for (i in w) watch[w[i]] = 1
 	cur = "[user]"
 }
-$2 == "S" { cur = $3; next }
+$2 == "S" { cur = $3; cur_addr = $1; next }
 $2 == "B" {
 	fn = (substr($1, 1, 4) == "ffff") ? cur : "[user]"
 	fns[fn] = 1
-	for (ph in idx)
-		ins[fn, ph] += $(idx[ph] + 1)
+	entry = ($1 == cur_addr && fn in watch)
+	idle = (group(fn) == "idle")
+	for (ph in idx) {
+		ins[fn, ph] += $(idx[ph])
+		if (entry && $3 > 0)
+			calls[fn, ph] += $(idx[ph]) / $3
+		if (!idle)
+			tot[ph] += $(idx[ph])
+	}
 }
 function per(fn, ph) { return (ph in idx) ? ins[fn, ph] / iters[ph] : 0 }
 function held(fn) { return per(fn, "fork_held") - per(fn, "fork") }
@@ -91,7 +122,9 @@ END {
 	}
 	printf "%-14s", "total"
 	for (c = 1; c <= 5; c++) printf " %11.0f", t[c]
-	printf "\n\nheld exit against seccomp round trip, by function (|difference| >= 40):\n"
+	printf "\n%-14s", "idle loop"
+	for (c = 1; c <= 5; c++) printf " %11.0f", v["idle", c]
+	printf "  (not in the total)\n\nheld exit against seccomp round trip, by function (|difference| >= 40):\n"
 	printf "%9s %9s %9s  %s\n", "held exit", "seccomp", "diff", "function"
 	for (fn in fns) {
 		d = held(fn) - secc(fn)
@@ -107,4 +140,41 @@ END {
 			printf "%9.0f %9.0f %9.0f  %s\n", per(fn, "burst_one"), per(fn, "burst_batch"), d, fn | "sort -k2,2nr"
 	}
 	close("sort -k2,2nr")
+	if (!have_events)
+		exit
+	# Events per iteration: what costs an emulator wall time beyond the
+	# instructions.  Columns as above; the loops themselves for reference.
+	printf "\nevents per iteration (what costs the emulator time beyond instructions):\n"
+	split("fork;fork_held;pipe;seccomp;getppid;burst_one;burst_batch", lp, ";")
+	printf "%-26s %10s %10s %10s %10s %10s %10s %10s %10s %10s\n", "per iteration", "held exit", "seccomp", "fork loop", "fork held", "pipe", "seccomp lp", "getppid", "burst one", "burst bat"
+	row("guest instructions", "ins")
+	row("idle loop instructions", "idleins")
+	row("guest ns (icount)", "ns")
+	row("idle ns skipped", "idle")
+	row("idle entries (hlt)", "hlt")
+	row("mm switches", "c:switch_mm_irqs_off")
+	row("CR3 writes (TLB flushes)", "cr3")
+	row("invlpg (one page)", "invlpg")
+	row("flush_tlb_* calls", "tlbfn")
+	row("timer interrupts", "c:hrtimer_interrupt")
+	row("IPIs sent", "ipi")
+	row("memory accesses", "mem")
+	row("TLB refills (model)", "refill")
+}
+function val(ph, what,   v, fx) {
+	if (!(ph in iters)) return 0
+	if (what == "ins") v = tot[ph]
+	else if (what == "ns") v = gns[ph]
+	else if (what == "idle") v = (gns[ph] > tot[ph]) ? gns[ph] - tot[ph] : 0
+	else if (what == "idleins") { v = 0; for (fx in fns) if (group(fx) == "idle") v += ins[fx, ph] }
+	else if (what == "tlbfn") v = calls["flush_tlb_mm_range", ph] + calls["flush_tlb_func", ph] + calls["native_flush_tlb_local", ph] + calls["native_flush_tlb_one_user", ph] + calls["native_flush_tlb_global", ph]
+	else if (what == "ipi") v = calls["native_smp_send_reschedule", ph] + calls["native_send_call_func_ipi", ph] + calls["native_send_call_func_single_ipi", ph]
+	else if (substr(what, 1, 2) == "c:") v = calls[substr(what, 3), ph]
+	else v = ev[ph, what]
+	return v / iters[ph]
+}
+function row(label, what,   c) {
+	printf "%-26s %10.1f %10.1f", label, val("fork_held", what) - val("fork", what), val("seccomp", what) - val("getppid", what)
+	for (c = 1; c <= 7; c++) printf " %10.1f", val(lp[c], what)
+	printf "\n"
 }'
