@@ -1715,6 +1715,20 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
+	/*
+	 * PEBENCH_HOLD_WARN=N sets hold_warn_secs (0: no warning timer is
+	 * armed by a sleeping hold) for the sections that do not reload
+	 * the module (smp, others, exec, burst, scale).
+	 */
+	env = getenv("PEBENCH_HOLD_WARN");
+	if (env && *env) {
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "%s\n", env);
+		write_file("/sys/module/procevent/parameters/hold_warn_secs",
+			   buf);
+		printf("PEBENCH-NOTE,hold_warn_secs=%s\n", env);
+	}
 	for (i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
 		if (only && *only && !strstr(only, sections[i].name))
 			continue;

@@ -65,6 +65,8 @@
 #   PEBENCH_ONLY      run only these sections (idle others subscribers
 #                     exec burst scale; default all)
 #   PEBENCH_TIMEOUT   limit per boot in seconds (default 900)
+#   PEBENCH_HOLD_WARN the module's hold_warn_secs for the sections that do
+#                     not reload it (0: sleeping holds arm no timer)
 #
 # Exit status: 0 when every boot finished (targets missed or not), 1 when a
 # boot failed, 2 on a usage or setup error.
@@ -230,6 +232,7 @@ boot() {
 	mkdir -p "$dir"
 	local args="PEBENCH_ONLY=${PEBENCH_ONLY:-}"
 	[[ $mode == smp ]] && args="PEBENCH_ONLY=smp"
+	[[ -n ${PEBENCH_HOLD_WARN:-} ]] && args+=" PEBENCH_HOLD_WARN=$PEBENCH_HOLD_WARN"
 	case $mode in
 	icount)
 		accel=(-accel tcg -icount shift=0,sleep=off -smp 1)
