@@ -140,7 +140,17 @@ int main(void)
 		stop_sub = 0;
 		spawned0 = wl[0]->spawned + wl[1]->spawned;
 		pthread_create(&th, NULL, sub_thread, &h);
+		/*
+		 * At least traffic_ms, and until an event was acked and the
+		 * workload went on (at most 10 s): on the 6.12 and 7.2 debug
+		 * kernels a cycle saw none in the first 100 ms after insmod.
+		 */
+		t = pe_now();
 		pe_sleep_us(traffic_ms * 1000);
+		while ((!__atomic_load_n(&h.acked, __ATOMIC_RELAXED) ||
+			wl[0]->spawned + wl[1]->spawned <= spawned0) &&
+		       pe_now() - t < 10000 * PE_MS)
+			pe_sleep_us(10000);
 		if (unload() == -EWOULDBLOCK)
 			c_busy++;
 		stop_sub = 1;
