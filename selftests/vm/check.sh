@@ -77,8 +77,9 @@
 # ("debug" is the four), "7x" (the kernels of kernels-7x.sh), "all".  The
 # default is "installed debug-6.1 7x": the 6.12 and 7.2 debug kernels and
 # KCSAN take 15 to 60 minutes each to build cold, and their stress short
-# form is not green yet (pe_lifecycle's every_cycle_has_traffic on the
-# 6.12 and 7.2 debug kernels), so they run only when asked for, e.g.
+# form was not green in the last full run (pe_lifecycle's
+# every_cycle_has_traffic on the 6.12 and 7.2 debug kernels, since
+# changed), so they run only when asked for, e.g.
 # PROCEVENT_CHECK_ONLY=kcsan selftests/vm/check.sh.  The builds,
 # checkpatch, sparse and compat run always.
 
