@@ -896,7 +896,7 @@ struct series {
 	int n;
 };
 
-#define NSERIES 64
+#define NSERIES 128
 static struct series series[NSERIES];
 static int nseries;
 
@@ -1000,12 +1000,50 @@ static double exec_run(void)
  * differences are taken run by run (the conditions of one run follow each
  * other closely), then their median is reported.
  */
-static void bench_idle(void)
+/*
+ * A held exit's added cost three ways, @fi a fork loop run just before:
+ * with RECV+ACK and with ACK_RECV from the fork loops, and with RECV+ACK
+ * timed over the exit alone.  The fork loop drifts while the VM ages (by
+ * up to 2% over the first runs, as much as a held exit adds): each
+ * baseline is the mean of a loop before and a loop after.  The sample
+ * names end in @sfx.
+ */
+static void held_exit_samples(double fi, const char *sfx)
 {
 	struct acker_cfg comb = {
 		.mask = PROCEVENT_EXIT, .drain = DRAIN_COMBINED,
 	};
-	double fn, sn, fi, fi2, fi3, si, v, v2;
+	double v, v2, fi2, fi3;
+	char name[64];
+	pid_t sub;
+
+	sub = acker(PROCEVENT_EXIT);
+	v = fork_run();
+	kill_reap(sub);
+	fi2 = fork_run();
+	snprintf(name, sizeof(name), "exit_rt%s", sfx);
+	sample(name, v - (fi + fi2) / 2);
+	sub = acker_start(&comb);
+	v = fork_run();
+	kill_reap(sub);
+	fi3 = fork_run();
+	snprintf(name, sizeof(name), "exit_rt_combined%s", sfx);
+	sample(name, v - (fi2 + fi3) / 2);
+	v = exit_wait_run();
+	sub = acker(PROCEVENT_EXIT);
+	v2 = exit_wait_run();
+	kill_reap(sub);
+	snprintf(name, sizeof(name), "exit_wait%s", sfx);
+	sample(name, v);
+	snprintf(name, sizeof(name), "exit_wait_held%s", sfx);
+	sample(name, v2);
+	snprintf(name, sizeof(name), "exit_rt_direct%s", sfx);
+	sample(name, v2 - v);
+}
+
+static void bench_idle(void)
+{
+	double fn, sn, fi, si, v;
 	pid_t sub;
 	int r;
 
@@ -1036,31 +1074,7 @@ static void bench_idle(void)
 		sample("sig_other", v);
 		sample("idle_sig_other", v / sn);
 
-		sub = acker(PROCEVENT_EXIT);
-		v = fork_run();
-		kill_reap(sub);
-		sample("fork_sub1", v);
-		/*
-		 * The fork loop drifts while the VM ages (by up to 2% over
-		 * the first runs, as much as a held exit adds): the baseline
-		 * is the mean of a loop before and a loop after.
-		 */
-		fi2 = fork_run();
-		sample("exit_rt", v - (fi + fi2) / 2);
-		/* The same with one ACK_RECV per event instead of RECV+ACK. */
-		sub = acker_start(&comb);
-		v = fork_run();
-		kill_reap(sub);
-		fi3 = fork_run();
-		sample("exit_rt_combined", v - (fi2 + fi3) / 2);
-		/* The same hold, timed directly over the exit alone. */
-		v = exit_wait_run();
-		sub = acker(PROCEVENT_EXIT);
-		v2 = exit_wait_run();
-		kill_reap(sub);
-		sample("exit_wait", v);
-		sample("exit_wait_held", v2);
-		sample("exit_rt_direct", v2 - v);
+		held_exit_samples(fi, "");
 		sub = acker(PROCEVENT_SIGNAL);
 		v = signal_run();
 		kill_reap(sub);
@@ -1287,13 +1301,9 @@ static const int nprods[] = { 1, 2, 4 };
  */
 static void bench_smp(void)
 {
-	struct acker_cfg comb = {
-		.mask = PROCEVENT_EXIT, .drain = DRAIN_COMBINED,
-	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	double fi, fi2, fi3, v, v2;
+	double v, v2;
 	char name[64];
-	pid_t sub;
 	int r, i;
 
 	if (ncpu < 2) {
@@ -1311,22 +1321,7 @@ static void bench_smp(void)
 		seccomp_sync = 0;
 		if (!isnan(v))
 			sample("seccomp_sync_rt_x", v);
-		fi = fork_run();
-		sub = acker(PROCEVENT_EXIT);
-		v = fork_run();
-		kill_reap(sub);
-		fi2 = fork_run();
-		sample("exit_rt_x", v - (fi + fi2) / 2);
-		sub = acker_start(&comb);
-		v = fork_run();
-		kill_reap(sub);
-		fi3 = fork_run();
-		sample("exit_rt_combined_x", v - (fi2 + fi3) / 2);
-		v = exit_wait_run();
-		sub = acker(PROCEVENT_EXIT);
-		v2 = exit_wait_run();
-		kill_reap(sub);
-		sample("exit_rt_direct_x", v2 - v);
+		held_exit_samples(fork_run(), "_x");
 	}
 	peer_cpu = -1;
 	pin_to(-1);
