@@ -207,13 +207,20 @@ int pe_pool_init(void)
 	return 0;
 }
 
-/* Module exit, and every failed load: free the whole pool. */
+static void pe_watchdog_stop(void);
+
+/*
+ * Module exit, and every failed load: free the whole pool, and stop the
+ * hold watchdog (no task is held then; the parameter lock keeps the
+ * hold_warn_secs setter from starting it again).
+ */
 void pe_pool_exit(void)
 {
 	kernel_param_lock(THIS_MODULE);
 	pe_pool_closed = true;
 	WRITE_ONCE(pe_pool_size, 0);
 	kernel_param_unlock(THIS_MODULE);
+	pe_watchdog_stop();
 	if (pe_pool_wq) {
 		/* Probes are gone: nothing queues the refill any more. */
 		destroy_workqueue(pe_pool_wq);
@@ -312,7 +319,7 @@ struct pe_event *__pe_event_get(u32 type, struct task_struct *task,
 		return NULL;
 	}
 	atomic_inc(&pe_inflight);
-	RB_CLEAR_NODE(&ev->rb);
+	INIT_HLIST_NODE(&ev->ack_node);
 	INIT_HLIST_NODE(&ev->claim_node);
 	ev->state = PE_EV_RAISED;
 	ev->type = type;
@@ -450,38 +457,44 @@ static void pe_event_fill(struct pe_event *ev)
 			     READ_ONCE(tsk->group_leader->exit_code);
 }
 
+/*
+ * RECEIVED events by id, for the ack, under pe_lock: one table for every
+ * handle (a lookup checks the handle too).  Ids are unique and taken in
+ * sequence, so their low bits spread them over the buckets: a chain holds
+ * more than one event only when more than PE_ACKS_SIZE events are received
+ * and not acked at once.  Insert and remove cost a list operation, where
+ * a tree by id cost a rebalance on each.
+ */
+#define PE_ACKS_SIZE	4096
+static struct hlist_head pe_acks[PE_ACKS_SIZE];	/* (L) */
+
+static struct hlist_head *pe_acks_head(u64 id)
+{
+	return &pe_acks[id & (PE_ACKS_SIZE - 1)];
+}
+
 static struct pe_event *pe_acks_find(struct pe_sub *sub, u64 id)
 {
-	struct rb_node *n = sub->acks.rb_node;
 	struct pe_event *ev;
 
 	lockdep_assert_held(&pe_lock);
-	while (n) {
-		ev = rb_entry(n, struct pe_event, rb);
-		if (id < ev->id)
-			n = n->rb_left;
-		else if (id > ev->id)
-			n = n->rb_right;
-		else
+	hlist_for_each_entry(ev, pe_acks_head(id), ack_node)
+		if (ev->id == id && ev->sub == sub)
 			return ev;
-	}
 	return NULL;
 }
 
-static void pe_acks_insert(struct pe_sub *sub, struct pe_event *ev)
+static void pe_acks_insert(struct pe_event *ev)
 {
-	struct rb_node **link = &sub->acks.rb_node, *parent = NULL;
-
 	lockdep_assert_held(&pe_lock);
-	while (*link) {
-		parent = *link;
-		if (ev->id < rb_entry(parent, struct pe_event, rb)->id)
-			link = &parent->rb_left;
-		else
-			link = &parent->rb_right;
-	}
-	rb_link_node(&ev->rb, parent, link);
-	rb_insert_color(&ev->rb, &sub->acks);
+	hlist_add_head(&ev->ack_node, pe_acks_head(ev->id));
+}
+
+/* Off the table, if on it. */
+void pe_acks_remove(struct pe_event *ev)
+{
+	lockdep_assert_held(&pe_lock);
+	hlist_del_init(&ev->ack_node);
 }
 
 /* Wake the held task, unless it is the caller (its own task work). */
@@ -513,9 +526,35 @@ module_param_named(max_hold_ms, pe_max_hold_ms, uint, 0644);
 MODULE_PARM_DESC(max_hold_ms,
 		 "Ack deadline in ms for every subscriber, over its own if shorter (default 0: none)");
 
-/* A hold longer than this is reported once in the kernel log. */
+/*
+ * The hold watchdog.  A hold longer than hold_warn_secs is reported once
+ * in the kernel log.  One delayed work watches every hold, where a timer
+ * armed by each sleeping hold cost its start and cancel on every event:
+ * the first hold to begin while it is idle starts it for when that hold
+ * will be due; each run reports the holds due (every event waiting on a
+ * handle, under pe_lock) and comes back when the next one will be, while
+ * any is left to report.  A change of hold_warn_secs runs it at once, so
+ * the new value applies to every hold.
+ */
 static unsigned int pe_hold_warn_secs = 30;
-module_param_named(hold_warn_secs, pe_hold_warn_secs, uint, 0644);
+static void pe_watchdog_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(pe_watchdog, pe_watchdog_fn);
+
+static int pe_hold_warn_set(const char *val, const struct kernel_param *kp)
+{
+	int err = param_set_uint(val, kp);
+
+	if (!err && pe_pool_ready && !pe_pool_closed)
+		mod_delayed_work(system_power_efficient_wq, &pe_watchdog, 0);
+	return err;
+}
+
+static const struct kernel_param_ops pe_hold_warn_ops = {
+	.set = pe_hold_warn_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(hold_warn_secs, &pe_hold_warn_ops, &pe_hold_warn_secs, 0644);
 MODULE_PARM_DESC(hold_warn_secs,
 		 "Log a task held longer than this many seconds, with the subscriber it waits on (default 30, 0: never)");
 
@@ -531,19 +570,82 @@ static u64 pe_timeout_ns(struct pe_sub *sub)
 }
 
 /* A hold has lasted hold_warn_secs: say who waits for whom. */
-static void pe_hold_warn(struct pe_event *ev)
+static void pe_hold_warn(struct pe_event *ev, u64 now)
 {
 	struct pe_sub *sub = ev->sub;
 
 	lockdep_assert_held(&pe_lock);
 	pr_warn_ratelimited("task %d (%s) held for %llu s by subscriber %u (pid %d, %s), %s\n",
 			    task_pid_nr(ev->task), ev->comm,
-			    div_u64(ktime_get_ns() - ev->time_ns,
-				    NSEC_PER_SEC),
+			    div_u64(now - ev->time_ns, NSEC_PER_SEC),
 			    pe_sub_position(sub), pid_nr(sub->owner),
 			    sub->opener_comm,
 			    ev->state == PE_EV_RECEIVED ? "received, not acked" :
 			    "not received");
+}
+
+/*
+ * Report the holds that have lasted @limit ns by @now; return when the
+ * next of the others will have (U64_MAX: none).
+ */
+static u64 pe_watchdog_scan(struct list_head *events, u64 now, u64 limit)
+{
+	struct pe_event *ev;
+	u64 next = U64_MAX;
+
+	lockdep_assert_held(&pe_lock);
+	list_for_each_entry(ev, events, node) {
+		if (ev->warned)
+			continue;
+		if (now - ev->time_ns >= limit) {
+			pe_hold_warn(ev, now);
+			ev->warned = true;
+		} else {
+			next = min(next, ev->time_ns + limit);
+		}
+	}
+	return next;
+}
+
+static void pe_watchdog_fn(struct work_struct *work)
+{
+	u64 limit = (u64)READ_ONCE(pe_hold_warn_secs) * NSEC_PER_SEC;
+	u64 now, next = U64_MAX;
+	struct pe_sub *sub;
+
+	if (!limit)
+		return;
+	spin_lock(&pe_lock);
+	now = ktime_get_ns();
+	list_for_each_entry(sub, &pe_subs, node) {
+		next = min(next, pe_watchdog_scan(&sub->received, now, limit));
+		next = min(next, pe_watchdog_scan(&sub->queue, now, limit));
+	}
+	spin_unlock(&pe_lock);
+	/*
+	 * A hold that began since is due no earlier than @next: set the
+	 * time even if that hold has queued the run meanwhile.
+	 */
+	if (next != U64_MAX)
+		mod_delayed_work(system_power_efficient_wq, &pe_watchdog,
+				 nsecs_to_jiffies(next - now) + 1);
+}
+
+/* The current task is about to be held (pe_nr_held counts it). */
+static void pe_watchdog_start(void)
+{
+	unsigned int secs = READ_ONCE(pe_hold_warn_secs);
+
+	lockdep_assert_held(&pe_lock);
+	/* A pending run is due no later than this hold is. */
+	if (secs && !delayed_work_pending(&pe_watchdog))
+		queue_delayed_work(system_power_efficient_wq, &pe_watchdog,
+				   nsecs_to_jiffies((u64)secs * NSEC_PER_SEC) + 1);
+}
+
+static void pe_watchdog_stop(void)
+{
+	cancel_delayed_work_sync(&pe_watchdog);
 }
 
 /*
@@ -598,8 +700,7 @@ static void pe_event_unlink(struct pe_event *ev)
 
 	lockdep_assert_held(&pe_lock);
 	if (ev->state == PE_EV_RECEIVED) {
-		rb_erase(&ev->rb, &sub->acks);
-		RB_CLEAR_NODE(&ev->rb);
+		pe_acks_remove(ev);
 		sub->nr_received--;
 	} else {
 		sub->nr_queued--;
@@ -792,13 +893,11 @@ static void pe_event_hold(struct pe_event *ev)
 	struct pe_sub *yielded_to = NULL;
 	struct task_struct *reader;
 	unsigned int hidden = 0;
-	u64 warn_at, wake;
 	ktime_t expires;
+	u64 deadline;
 
 	lockdep_assert_held(&pe_lock);
-	warn_at = READ_ONCE(pe_hold_warn_secs);
-	if (warn_at)
-		warn_at = ev->time_ns + warn_at * NSEC_PER_SEC;
+	pe_watchdog_start();
 	while (ev->state != PE_EV_DONE) {
 		if (killable && pe_signals_check(&hidden)) {
 			struct pe_sub *sub = ev->sub;
@@ -808,10 +907,6 @@ static void pe_event_hold(struct pe_event *ev)
 			pe_event_finish(ev);
 			pe_sub_leave_if_idle(sub);
 			break;
-		}
-		if (warn_at && ktime_get_ns() >= warn_at) {
-			pe_hold_warn(ev);
-			warn_at = 0;
 		}
 		if (ev->deadline && ktime_get_ns() >= ev->deadline) {
 			ev->sub->nr_timeouts++;
@@ -827,15 +922,13 @@ static void pe_event_hold(struct pe_event *ev)
 				continue;
 			}
 		}
-		wake = ev->deadline;
-		if (warn_at && (!wake || warn_at < wake))
-			wake = warn_at;
-		expires = ns_to_ktime(min_t(u64, wake, KTIME_MAX));
+		deadline = ev->deadline;
+		expires = ns_to_ktime(min_t(u64, deadline, KTIME_MAX));
 		/* Freezable: suspend and the cgroup v1 freezer still work. */
 		set_current_state((killable ? TASK_INTERRUPTIBLE : TASK_IDLE) |
 				  TASK_FREEZABLE);
 		spin_unlock(&pe_lock);
-		schedule_hrtimeout_range(wake ? &expires : NULL, 0,
+		schedule_hrtimeout_range(deadline ? &expires : NULL, 0,
 					 HRTIMER_MODE_ABS);
 		spin_lock(&pe_lock);
 	}
@@ -909,6 +1002,14 @@ bool pe_event_raise(struct pe_event *ev)
 	return false;
 }
 
+/* pid_nr_ns(), read directly for the initial namespace (level 0). */
+static pid_t pe_pid_nr(struct pid *pid, struct pid_namespace *ns)
+{
+	if (ns == &init_pid_ns)
+		return pid_nr(pid);
+	return pid_nr_ns(pid, ns);
+}
+
 /* Fill the record a reader receives; pids and ids in the reader's view. */
 static void pe_event_record(struct pe_event *ev, struct procevent_event *rec)
 {
@@ -922,9 +1023,9 @@ static void pe_event_record(struct pe_event *ev, struct procevent_event *rec)
 	rec->type = ev->type;
 	rec->id = ev->id;
 	rcu_read_lock();
-	rec->pid = pid_nr_ns(task_pid(tsk), ns);
-	rec->tgid = pid_nr_ns(task_tgid(tsk), ns);
-	rec->ppid = pid_nr_ns(task_tgid(rcu_dereference(tsk->real_parent)),
+	rec->pid = pe_pid_nr(task_pid(tsk), ns);
+	rec->tgid = pe_pid_nr(task_tgid(tsk), ns);
+	rec->ppid = pe_pid_nr(task_tgid(rcu_dereference(tsk->real_parent)),
 			      ns);
 	rec->uid = __kuid_val(__task_cred(tsk)->uid);
 	rcu_read_unlock();
@@ -940,7 +1041,7 @@ static void pe_event_record(struct pe_event *ev, struct procevent_event *rec)
 		rec->sender_pid = ev->claimed_pid;
 		rec->sender_uid = ev->claimed_uid;
 	} else {
-		rec->sender_pid = ev->sender ? pid_nr_ns(ev->sender, ns) : 0;
+		rec->sender_pid = pe_pid_nr(ev->sender, ns);
 		if (uid_valid(ev->sender_uid))
 			rec->sender_uid = from_kuid_munged(uns,
 							   ev->sender_uid);
@@ -950,6 +1051,18 @@ static void pe_event_record(struct pe_event *ev, struct procevent_event *rec)
 	rec->cgroup_id = ev->cgroup_id;
 	memcpy(rec->comm, ev->comm, sizeof(rec->comm));
 	rec->comm[sizeof(rec->comm) - 1] = '\0';
+}
+
+/* @ev, queued on @sub, is received: all but moving it to the list. */
+static void pe_event_take(struct pe_sub *sub, struct pe_event *ev,
+			  struct procevent_event *rec)
+{
+	lockdep_assert_held(&pe_lock);
+	pe_acks_insert(ev);
+	sub->nr_queued--;
+	sub->nr_received++;
+	ev->state = PE_EV_RECEIVED;
+	pe_event_record(ev, rec);
 }
 
 /*
@@ -972,11 +1085,7 @@ static int __pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
 					      node);
 		if (ev) {
 			list_move_tail(&ev->node, &sub->received);
-			pe_acks_insert(sub, ev);
-			sub->nr_queued--;
-			sub->nr_received++;
-			ev->state = PE_EV_RECEIVED;
-			pe_event_record(ev, rec);
+			pe_event_take(sub, ev, rec);
 			return 0;
 		}
 		if (!sub->mask)
@@ -1006,6 +1115,41 @@ int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
 	return err;
 }
 
+/*
+ * read(2)'s receive: up to @max events into @recs in one pe_lock section,
+ * the first as pe_event_recv() takes it (blocking unless @nonblock), the
+ * others only if queued already.  The number received, or the first
+ * one's error.
+ */
+int pe_event_recv_many(struct pe_sub *sub, struct procevent_event *recs,
+		       unsigned int max, bool nonblock)
+{
+	struct pe_event *ev, *last = NULL;
+	unsigned int n = 1;
+	LIST_HEAD(taken);
+	int err;
+
+	spin_lock(&pe_lock);
+	err = __pe_event_recv(sub, &recs[0], nonblock);
+	if (err) {
+		spin_unlock(&pe_lock);
+		return err;
+	}
+	/* The others move to the received list in one splice. */
+	list_for_each_entry(ev, &sub->queue, node) {
+		if (n == max)
+			break;
+		pe_event_take(sub, ev, &recs[n++]);
+		last = ev;
+	}
+	if (last) {
+		list_cut_position(&taken, &sub->queue, &last->node);
+		list_splice_tail(&taken, &sub->received);
+	}
+	spin_unlock(&pe_lock);
+	return n;
+}
+
 /* The record of @id could not be copied out: queue the event again. */
 void pe_event_unrecv(struct pe_sub *sub, u64 id)
 {
@@ -1014,8 +1158,7 @@ void pe_event_unrecv(struct pe_sub *sub, u64 id)
 	spin_lock(&pe_lock);
 	ev = pe_acks_find(sub, id);
 	if (ev) {
-		rb_erase(&ev->rb, &sub->acks);
-		RB_CLEAR_NODE(&ev->rb);
+		pe_acks_remove(ev);
 		list_move(&ev->node, &sub->queue);
 		sub->nr_received--;
 		sub->nr_queued++;
@@ -1069,6 +1212,27 @@ int pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack)
 	err = __pe_event_ack(sub, ack);
 	spin_unlock(&pe_lock);
 	return err;
+}
+
+/*
+ * write(2)'s acks: @acks[0..@n) in order, in one pe_lock section, up to
+ * the first that fails (its error in *@err, else 0).  The number applied.
+ */
+unsigned int pe_event_ack_many(struct pe_sub *sub,
+			       const struct procevent_ack *acks,
+			       unsigned int n, int *err)
+{
+	unsigned int i;
+
+	*err = 0;
+	spin_lock(&pe_lock);
+	for (i = 0; i < n; i++) {
+		*err = __pe_event_ack(sub, &acks[i]);
+		if (*err)
+			break;
+	}
+	spin_unlock(&pe_lock);
+	return i;
 }
 
 /*

@@ -38,8 +38,8 @@
  *
  * An event is in exactly one place: the pool list, nowhere (RAISED: owned
  * by the task's task work list), one handle's queue, or one handle's
- * received list and ack tree.  Every event taken from the pool is also on
- * the live list until it is freed.  The held task frees its event after
+ * received list and the ack table (event.c).  Every event taken from the
+ * pool is also on the live list until it is freed.  The held task frees its event after
  * DONE.  An event's id is taken when it is first queued (SPEC 9.1).
  *
  * Locks, outermost first:
@@ -61,7 +61,6 @@
 
 #include <linux/atomic.h>
 #include <linux/list.h>
-#include <linux/rbtree.h>
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/task_work.h>
@@ -71,8 +70,8 @@
 #include <linux/procevent.h>
 
 /* The module's version: dkms.conf's PACKAGE_VERSION says the same. */
-#define PE_VERSION		"0.5.0"
-#define PE_VERSION_CODE		(0 << 16 | 5 << 8 | 0)
+#define PE_VERSION		"0.6.0"
+#define PE_VERSION_CODE		(0 << 16 | 6 << 8 | 0)
 
 #define PE_ALL_TYPES	(PROCEVENT_EXIT | PROCEVENT_SIGNAL | PROCEVENT_FORK | \
 			 PROCEVENT_EXEC)
@@ -102,7 +101,7 @@ struct pe_event {
 	struct list_head node;		/* pool, or its handle's lists */
 	struct list_head live;		/* (pe_pool_lock) taken from the pool */
 	atomic_t started;		/* enum pe_start: work ran or orphaned */
-	struct rb_node rb;		/* RECEIVED: in sub->acks by id */
+	struct hlist_node ack_node;	/* RECEIVED: in pe_acks by id */
 	struct pe_sub *sub;		/* QUEUED/RECEIVED: handle it waits on */
 	struct task_struct *task;	/* the held task (current of the work) */
 	enum pe_state state;		/* protected by pe_lock after RAISED */
@@ -110,6 +109,7 @@ struct pe_event {
 	u64 id;
 	u64 deadline;			/* CLOCK_MONOTONIC ns, 0: none */
 	bool kill;			/* vetoed: SIGKILL when released */
+	bool warned;			/* (L) the long hold was logged */
 
 	/* Exit claims (hooks.c), before 6.16: see "Exit claims" there. */
 	/* (claim bucket lock) claim; (pe_vfork_lock) a vfork mark */
@@ -140,7 +140,6 @@ struct pe_sub {
 	u32 mask;			/* (L) */
 	struct list_head queue;		/* (L) QUEUED events, oldest first */
 	struct list_head received;	/* (L) RECEIVED events, oldest first */
-	struct rb_root acks;		/* (L) RECEIVED events by id */
 	unsigned int nr_queued;		/* (L) */
 	unsigned int nr_received;	/* (L) */
 	u64 nr_acked;			/* (L) */
@@ -209,12 +208,18 @@ struct pe_event *pe_event_get(u32 type, struct task_struct *task);
 void pe_event_unget(struct pe_event *ev);
 bool pe_event_raise(struct pe_event *ev);
 void pe_event_deliver(struct pe_event *ev, struct list_head *pos);
+void pe_acks_remove(struct pe_event *ev);
 void pe_sub_wake(struct pe_sub *sub);
 void pe_sub_pass_own_events(struct pe_sub *sub);
 int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
 		  bool nonblock);
+int pe_event_recv_many(struct pe_sub *sub, struct procevent_event *recs,
+		       unsigned int max, bool nonblock);
 void pe_event_unrecv(struct pe_sub *sub, u64 id);
 int pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack);
+unsigned int pe_event_ack_many(struct pe_sub *sub,
+			       const struct procevent_ack *acks,
+			       unsigned int n, int *err);
 int pe_event_ack_recv(struct pe_sub *sub, const struct procevent_ack *ack,
 		      struct procevent_event *rec, bool nonblock, bool *acked);
 void pe_events_wait_idle(void);

@@ -7,6 +7,7 @@
 
 #include <linux/capability.h>
 #include <linux/fs.h>
+#include <linux/minmax.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/pid.h>
@@ -39,7 +40,6 @@ static int pe_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&sub->queue);
 	INIT_LIST_HEAD(&sub->received);
 	INIT_LIST_HEAD(&sub->readers);
-	sub->acks = RB_ROOT;
 	init_waitqueue_head(&sub->wq);
 	sub->opener = get_pid(task_tgid(current));
 	get_task_comm(sub->opener_comm, current);
@@ -201,30 +201,48 @@ static long pe_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 }
 
 /*
+ * read(2) and write(2) take this many records or acks per pe_lock section
+ * (on the stack: 768 and 256 bytes).
+ */
+#define PE_READ_BATCH	8
+#define PE_WRITE_BATCH	16
+
+/*
  * read(2): as many whole records as fit.  Blocks for the first one only
- * (unless O_NONBLOCK); 0 when the handle is unsubscribed and drained.
+ * (unless O_NONBLOCK); 0 when the handle is unsubscribed and drained.  A
+ * record that cannot be copied out is queued again, with those after it.
  */
 static ssize_t pe_read(struct file *file, char __user *buf, size_t count,
 		       loff_t *ppos)
 {
 	struct pe_sub *sub = file->private_data;
 	bool nonblock = file->f_flags & O_NONBLOCK;
-	struct procevent_event rec;
-	size_t done = 0;
-	int err = 0;
+	struct procevent_event recs[PE_READ_BATCH];
+	const size_t rsize = sizeof(recs[0]);
+	size_t done = 0, want, left, copied;
+	int n, err = 0;
 
-	if (count < sizeof(rec))
+	if (count < rsize)
 		return -EINVAL;
-	while (count - done >= sizeof(rec)) {
-		err = pe_event_recv(sub, &rec, nonblock || done);
-		if (err)
+	while (count - done >= rsize) {
+		want = min_t(size_t, (count - done) / rsize, PE_READ_BATCH);
+		n = pe_event_recv_many(sub, recs, want, nonblock || done);
+		if (n < 0) {
+			err = n;
 			break;
-		if (copy_to_user(buf + done, &rec, sizeof(rec))) {
-			pe_event_unrecv(sub, rec.id);
+		}
+		left = copy_to_user(buf + done, recs, n * rsize);
+		copied = (n * rsize - left) / rsize;
+		done += copied * rsize;
+		if (left) {
+			/* Back to the head of the queue, in their order. */
+			while (n > (int)copied)
+				pe_event_unrecv(sub, recs[--n].id);
 			err = -EFAULT;
 			break;
 		}
-		done += sizeof(rec);
+		if (n < want)
+			break;	/* the queue is empty */
 	}
 	if (done)
 		return done;
@@ -239,20 +257,26 @@ static ssize_t pe_write(struct file *file, const char __user *buf,
 			size_t count, loff_t *ppos)
 {
 	struct pe_sub *sub = file->private_data;
-	struct procevent_ack ack;
-	size_t done;
+	struct procevent_ack acks[PE_WRITE_BATCH];
+	const size_t asize = sizeof(acks[0]);
+	size_t done = 0, want, left, whole;
+	unsigned int applied;
 	int err = 0;
 
-	if (count % sizeof(ack))
+	if (count % asize)
 		return -EINVAL;
-	for (done = 0; done < count; done += sizeof(ack)) {
-		if (copy_from_user(&ack, buf + done, sizeof(ack))) {
+	while (done < count) {
+		want = min_t(size_t, (count - done) / asize, PE_WRITE_BATCH);
+		left = copy_from_user(acks, buf + done, want * asize);
+		whole = (want * asize - left) / asize;
+		applied = pe_event_ack_many(sub, acks, whole, &err);
+		done += applied * asize;
+		if (err)
+			break;
+		if (left) {
 			err = -EFAULT;
 			break;
 		}
-		err = pe_event_ack(sub, &ack);
-		if (err)
-			break;
 	}
 	return done ? done : err;
 }

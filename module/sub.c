@@ -197,13 +197,12 @@ static void pe_sub_end(struct pe_sub *sub)
 	next = sub->node.next;
 	list_splice_tail_init(&sub->received, &moving);
 	list_splice_tail_init(&sub->queue, &moving);
-	sub->acks = RB_ROOT;
 	sub->nr_received = 0;
 	sub->nr_queued = 0;
 	pe_sub_leave(sub);
 	list_for_each_entry_safe(ev, tmp, &moving, node) {
 		list_del_init(&ev->node);
-		RB_CLEAR_NODE(&ev->rb);
+		pe_acks_remove(ev);
 		pe_stats[pe_type_idx(ev->type)].moved++;
 		pe_event_deliver(ev, next);
 	}

@@ -513,10 +513,8 @@ TEST_F(api, read_fault_after_first_record_returns_count)
 
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
-	page = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	page = pe_page_before_hole();
 	ASSERT_NE(MAP_FAILED, page);
-	ASSERT_EQ(0, munmap(page + 4096, 4096));
 	ASSERT_EQ(0, pe_two_queued_exits(fd, k));
 	/* Record 1 fits the mapped page, record 2 crosses into the hole. */
 	EXPECT_EQ(PE_REC, read(fd, page + 4096 - PE_REC - PE_REC / 2,
@@ -534,6 +532,88 @@ TEST_F(api, read_fault_after_first_record_returns_count)
 	EXPECT_EQ(0, pe_ack_reap(fd, id0, k[0].pid, NULL));
 	EXPECT_EQ(0, pe_ack_reap(fd, ev.id, k[1].pid, NULL));
 	munmap(page, 4096);
+}
+
+/*
+ * A read takes several records per step: when the copy-out fails part way,
+ * every record not copied goes back to the head of the queue, in order.
+ */
+TEST_F(api, read_fault_requeues_the_rest_in_order)
+{
+	struct procevent_event ev;
+	struct pe_child k[3];
+	uint64_t id0, last;
+	char *page;
+	int fd = pe_open();
+	int i;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
+	page = pe_page_before_hole();
+	ASSERT_NE(MAP_FAILED, page);
+	ASSERT_EQ(0, pe_queued_exits(fd, k, 3));
+	/* Room for three; record 2 crosses into the hole, record 3 in it. */
+	EXPECT_EQ(PE_REC, read(fd, page + 4096 - PE_REC - PE_REC / 2,
+			       3 * PE_REC));
+	memcpy(&ev, page + 4096 - PE_REC - PE_REC / 2, sizeof(ev));
+	EXPECT_EQ(k[0].pid, ev.pid);
+	id0 = ev.id;
+	EXPECT_EQ(2, pe_fdv(fd, "queued"));
+	EXPECT_EQ(1, pe_fdv(fd, "received"));
+	last = id0;
+	for (i = 1; i < 3; i++) {
+		pe_fill(&ev, sizeof(ev));
+		ASSERT_EQ(0, pe_recv(fd, &ev));
+		EXPECT_EQ(k[i].pid, ev.pid);
+		EXPECT_LT(last, ev.id);
+		last = ev.id;
+		EXPECT_EQ(0, pe_ack_reap(fd, ev.id, k[i].pid, NULL));
+	}
+	EXPECT_EQ(0, pe_ack_reap(fd, id0, k[0].pid, NULL));
+	munmap(page, 4096);
+}
+
+/*
+ * More records and acks than the module takes per step (8 and 16): one
+ * read returns them all in order, one write applies acks up to the first
+ * that fails, wherever it is.
+ */
+#define PE_MANY	20
+TEST_F(api, read_and_write_many_in_one_call)
+{
+	struct procevent_event ev[PE_MANY + 4];
+	struct procevent_ack acks[PE_MANY];
+	struct pe_child k[PE_MANY];
+	int fd = pe_open();
+	int i, status;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
+	ASSERT_EQ(0, pe_queued_exits(fd, k, PE_MANY));
+	pe_fill(ev, sizeof(ev));
+	EXPECT_EQ(PE_MANY * PE_REC, read(fd, ev, sizeof(ev)));
+	for (i = 0; i < PE_MANY; i++) {
+		EXPECT_EQ(k[i].pid, ev[i].pid);
+		if (i)
+			EXPECT_LT(ev[i - 1].id, ev[i].id);
+		acks[i] = (struct procevent_ack){ .id = ev[i].id };
+	}
+	EXPECT_EQ(0xA5A5A5A5u, ev[PE_MANY].size);
+	EXPECT_EQ(PE_MANY, pe_fdv(fd, "received"));
+	/* An unknown id at 17, in the second step: 17 acks applied. */
+	acks[17].id = ~0ULL;
+	EXPECT_EQ(17 * 16, write(fd, acks, sizeof(acks)));
+	EXPECT_EQ(3, pe_fdv(fd, "received"));
+	EXPECT_EQ(17, pe_fdv(fd, "acked"));
+	for (i = 17; i < PE_MANY; i++)
+		EXPECT_EQ(1, pe_alive(k[i].pid));
+	acks[17].id = ev[17].id;
+	EXPECT_EQ(3 * 16, write(fd, &acks[17], 3 * 16));
+	for (i = 0; i < PE_MANY; i++) {
+		ASSERT_EQ(0, pe_reap(k[i].pid, PE_WAIT_MS, &status));
+		EXPECT_EQ(10 + i, WEXITSTATUS(status));
+	}
+	EXPECT_EQ(0, pe_fdv(fd, "received"));
 }
 
 TEST_F(api, read_fault_on_first_record_efault_keeps_it)
@@ -748,6 +828,37 @@ TEST_F(api, write_stops_at_first_failing_ack)
 	EXPECT_EQ(0, pe_reap(k[1].pid, PE_WAIT_MS, NULL));
 }
 
+TEST_F(api, write_fault_after_first_ack_returns_count)
+{
+	struct procevent_ack ack;
+	struct procevent_event ev;
+	struct pe_child k[2];
+	uint64_t id[2];
+	char *page;
+	int fd = pe_open();
+	int i;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
+	page = pe_page_before_hole();
+	ASSERT_NE(MAP_FAILED, page);
+	ASSERT_EQ(0, pe_two_queued_exits(fd, k));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pe_recv(fd, &ev));
+		id[i] = ev.id;
+	}
+	/* Ack 1 in the mapped page, ack 2 crossing into the hole. */
+	ack = (struct procevent_ack){ .id = id[0] };
+	memcpy(page + 4096 - 24, &ack, sizeof(ack));
+	memset(page + 4096 - 8, 0, 8);
+	EXPECT_EQ(16, write(fd, page + 4096 - 24, 32));
+	EXPECT_EQ(0, pe_reap(k[0].pid, PE_WAIT_MS, NULL));
+	EXPECT_EQ(1, pe_alive(k[1].pid));
+	EXPECT_EQ(1, pe_fdv(fd, "received"));
+	EXPECT_EQ(0, pe_ack_reap(fd, id[1], k[1].pid, NULL));
+	munmap(page, 4096);
+}
+
 TEST_F(api, write_bad_pointer_efault)
 {
 	struct procevent_event ev;
@@ -959,7 +1070,7 @@ TEST_F(api, get_info_reports_version_and_features)
 	pe_fill(&info, sizeof(info));
 	ASSERT_EQ(0, ioctl(fd, PROCEVENT_IOC_GET_INFO, &info));
 	EXPECT_EQ(PROCEVENT_INFO_SIZE_VER0, info.size);
-	EXPECT_EQ(0x000500, info.version);
+	EXPECT_EQ(0x000600, info.version);
 	EXPECT_EQ(PROCEVENT_EXIT | PROCEVENT_SIGNAL | PROCEVENT_FORK |
 		  PROCEVENT_EXEC, info.types);
 	EXPECT_EQ(PROCEVENT_ACK_KILL, info.ack_flags);

@@ -445,6 +445,16 @@ TEST_F(proc, max_hold_ms_bounds_every_handle)
 }
 
 /* Read new kernel log lines for up to ms; 0 when one contains needle. */
+/* /dev/kmsg, to be read from its current end on; -1 when missing. */
+static int kmsg_tail(void)
+{
+	int kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (kfd >= 0)
+		lseek(kfd, 0, SEEK_END);
+	return kfd;
+}
+
 static int kmsg_wait(int kfd, const char *needle, int ms)
 {
 	uint64_t end = pe_mono() + (uint64_t)ms * PE_MS;
@@ -479,10 +489,9 @@ TEST_F(proc, long_hold_logged_with_its_subscriber)
 	ASSERT_LE(0, fd);
 	if (pe_param_read("hold_warn_secs", &old))
 		SKIP(return, "no hold_warn_secs parameter");
-	kfd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	kfd = kmsg_tail();
 	if (kfd < 0)
 		SKIP(return, "no /dev/kmsg");
-	lseek(kfd, 0, SEEK_END);
 	self_comm(comm, sizeof(comm));
 	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
 	ASSERT_EQ(0, pe_param_write("hold_warn_secs", 1));
@@ -491,6 +500,41 @@ TEST_F(proc, long_hold_logged_with_its_subscriber)
 		 "procevent: task %d (%s) held for 1 s by subscriber 1 (pid %d, %s), received, not acked",
 		 k.pid, ev.comm, getpid(), comm);
 	EXPECT_EQ(0, kmsg_wait(kfd, needle, 3000)) TH_LOG("want: %s", needle);
+	EXPECT_EQ(0, pe_param_write("hold_warn_secs", old));
+	EXPECT_EQ(0, pe_ack_reap(fd, ev.id, k.pid, &status));
+	close(kfd);
+}
+
+/*
+ * Each hold is logged once, and a lower hold_warn_secs applies at once to
+ * the holds in progress.
+ */
+TEST_F(proc, long_hold_logged_once_new_limit_applies_at_once)
+{
+	struct procevent_event ev;
+	struct pe_child k;
+	char needle[160];
+	long long old = 0;
+	int fd = pe_open(), kfd, status;
+
+	ASSERT_LE(0, fd);
+	if (pe_param_read("hold_warn_secs", &old))
+		SKIP(return, "no hold_warn_secs parameter");
+	kfd = kmsg_tail();
+	if (kfd < 0)
+		SKIP(return, "no /dev/kmsg");
+	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
+	ASSERT_EQ(0, pe_param_write("hold_warn_secs", 30));
+	ASSERT_EQ(0, pe_exit_event(fd, &k, 0, &ev));
+	snprintf(needle, sizeof(needle), "procevent: task %d (%s) held for ",
+		 k.pid, ev.comm);
+	pe_sleep_ms(1100);
+	/* Held for more than a second, under a limit of 30: not logged. */
+	EXPECT_EQ(-ETIMEDOUT, kmsg_wait(kfd, needle, 200));
+	ASSERT_EQ(0, pe_param_write("hold_warn_secs", 1));
+	EXPECT_EQ(0, kmsg_wait(kfd, needle, 2000)) TH_LOG("want: %s", needle);
+	/* Once only. */
+	EXPECT_EQ(-ETIMEDOUT, kmsg_wait(kfd, needle, 2500));
 	EXPECT_EQ(0, pe_param_write("hold_warn_secs", old));
 	EXPECT_EQ(0, pe_ack_reap(fd, ev.id, k.pid, &status));
 	close(kfd);

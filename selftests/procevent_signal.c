@@ -528,4 +528,52 @@ TEST_F(signal, signal_withdrawn_by_sigkill_while_queued)
 	EXPECT_EQ(0, pe_quiet(fd, 50, &ev));
 }
 
+/*
+ * The module finds a received event by its id in a table of 4096 buckets
+ * indexed by the id's low bits.  Two events received at once whose ids
+ * are 4096 apart share a bucket: each is found by its own id, in either
+ * order, and an id between them that is not received is not.  Signal
+ * events are the cheap way to take 4096 ids: one child stays held on the
+ * first, the other takes a signal at a time.
+ */
+TEST_F_TIMEOUT(signal, ack_finds_events_whose_ids_share_low_bits, 300)
+{
+	struct sigspec s = { SIGUSR1, HANDLE, 0 };
+	struct procevent_event ev, first;
+	struct pe_child a, b;
+	uint64_t other = 0;
+	int fd, n;
+
+	fd = pe_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_SIGNAL));
+	ASSERT_EQ(0, spawn_sig_child(&a, &s));
+	ASSERT_EQ(0, spawn_sig_child(&b, &s));
+	ASSERT_EQ(0, kill(a.pid, SIGUSR1));
+	ASSERT_EQ(0, pe_wait_event(fd, &first, PE_WAIT_MS));
+	ASSERT_EQ(a.pid, first.pid);
+	/* Signals to b, acked as they come, until one lands in first's bucket. */
+	for (n = 0; n < 8192 && !other; n++) {
+		ASSERT_EQ(0, kill(b.pid, SIGUSR1));
+		do {
+			ASSERT_EQ(0, pe_wait_event(fd, &ev, PE_WAIT_MS));
+			ASSERT_LT(first.id, ev.id);
+			if ((ev.id - first.id) % 4096 == 0)
+				other = ev.id;
+			else
+				ASSERT_EQ(0, pe_ack(fd, ev.id));
+		} while (ev.pid != b.pid);
+	}
+	ASSERT_NE(0, other);
+	EXPECT_EQ(2, pe_fdv(fd, "received"));
+	EXPECT_EQ(-ENOENT, pe_ack(fd, first.id + 2048));
+	/* The older one first: it is behind the newer one in its bucket. */
+	EXPECT_EQ(0, pe_ack(fd, first.id));
+	EXPECT_EQ(-ENOENT, pe_ack(fd, first.id));
+	EXPECT_EQ(0, pe_ack(fd, other));
+	EXPECT_EQ(0, pe_fdv(fd, "received"));
+	EXPECT_EQ(0, finish_child(&a));
+	EXPECT_EQ(0, finish_child(&b));
+}
+
 TEST_HARNESS_MAIN

@@ -953,17 +953,38 @@ static inline void *pe_unmapped(void)
 }
 
 /* Two children exit one after the other; both events wait on fd. */
-static inline int pe_two_queued_exits(int fd, struct pe_child *k)
+/*
+ * A mapped page followed by a hole: the page's address, or MAP_FAILED.
+ * A copy that starts near its end faults part way.
+ */
+static inline char *pe_page_before_hole(void)
+{
+	char *page = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (page != MAP_FAILED && munmap(page + 4096, 4096)) {
+		munmap(page, 8192);
+		return MAP_FAILED;
+	}
+	return page;
+}
+
+static inline int pe_queued_exits(int fd, struct pe_child *k, int n)
 {
 	int i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < n; i++) {
 		if (pe_spawn_exit(&k[i], 10 + i) || pe_go(&k[i], 'x'))
 			return -1;
 		if (pe_fdinfo_wait(fd, "queued", i + 1, PE_WAIT_MS))
 			return -2 - i;
 	}
 	return 0;
+}
+
+static inline int pe_two_queued_exits(int fd, struct pe_child *k)
+{
+	return pe_queued_exits(fd, k, 2);
 }
 
 /* Ack id on fd and reap pid: 0, or the first error. */
