@@ -532,9 +532,9 @@ MODULE_PARM_DESC(max_hold_ms,
  * armed by each sleeping hold cost its start and cancel on every event:
  * the first hold to begin while it is idle starts it for when that hold
  * will be due; each run reports the holds due (every event waiting on a
- * handle, under pe_lock) and comes back when the next one will be, while
- * any is left to report.  A change of hold_warn_secs runs it at once, so
- * the new value applies to every hold.
+ * handle, under pe_lock) and comes back when the next one will be, a
+ * second later at the soonest, while any is left to report.  A change of
+ * hold_warn_secs runs it at once, so the new value applies to every hold.
  */
 static unsigned int pe_hold_warn_secs = 30;
 static void pe_watchdog_fn(struct work_struct *work);
@@ -624,11 +624,14 @@ static void pe_watchdog_fn(struct work_struct *work)
 	spin_unlock(&pe_lock);
 	/*
 	 * A hold that began since is due no earlier than @next: set the
-	 * time even if that hold has queued the run meanwhile.
+	 * time even if that hold has queued the run meanwhile.  At most one
+	 * run a second: holds due closer together are reported together,
+	 * and a scan of many held tasks does not repeat for each.
 	 */
 	if (next != U64_MAX)
 		mod_delayed_work(system_power_efficient_wq, &pe_watchdog,
-				 nsecs_to_jiffies(next - now) + 1);
+				 max_t(unsigned long,
+				       nsecs_to_jiffies(next - now) + 1, HZ));
 }
 
 /* The current task is about to be held (pe_nr_held counts it). */

@@ -455,23 +455,39 @@ static int kmsg_tail(void)
 	return kfd;
 }
 
-static int kmsg_wait(int kfd, const char *needle, int ms)
+/*
+ * Read the kernel log for up to ms, until each of the n needles has been
+ * seen in a line: 0, or -ETIMEDOUT with *seen (when given) the bit mask of
+ * those found.
+ */
+static int kmsg_wait_all(int kfd, const char *const *needles, int n,
+			 int ms, unsigned int *seen)
 {
 	uint64_t end = pe_mono() + (uint64_t)ms * PE_MS;
+	unsigned int found = 0, all = (1u << n) - 1;
 	char buf[1024];
+	int i;
 
-	while (pe_mono() < end) {
-		ssize_t n = read(kfd, buf, sizeof(buf) - 1);
+	while (found != all && pe_mono() < end) {
+		ssize_t len = read(kfd, buf, sizeof(buf) - 1);
 
-		if (n > 0) {
-			buf[n] = 0;
-			if (strstr(buf, needle))
-				return 0;
+		if (len > 0) {
+			buf[len] = 0;
+			for (i = 0; i < n; i++)
+				if (strstr(buf, needles[i]))
+					found |= 1u << i;
 			continue;
 		}
 		pe_sleep_ms(20);
 	}
-	return -ETIMEDOUT;
+	if (seen)
+		*seen = found;
+	return found == all ? 0 : -ETIMEDOUT;
+}
+
+static int kmsg_wait(int kfd, const char *needle, int ms)
+{
+	return kmsg_wait_all(kfd, &needle, 1, ms, NULL);
 }
 
 /*
@@ -537,6 +553,44 @@ TEST_F(proc, long_hold_logged_once_new_limit_applies_at_once)
 	EXPECT_EQ(-ETIMEDOUT, kmsg_wait(kfd, needle, 2500));
 	EXPECT_EQ(0, pe_param_write("hold_warn_secs", old));
 	EXPECT_EQ(0, pe_ack_reap(fd, ev.id, k.pid, &status));
+	close(kfd);
+}
+
+/*
+ * Holds that become due a moment apart are each logged: the watchdog runs
+ * again for the later one.
+ */
+TEST_F(proc, long_holds_due_apart_each_logged)
+{
+	struct procevent_event ev[2];
+	struct pe_child k[2];
+	char needle[2][160];
+	const char *needles[2] = { needle[0], needle[1] };
+	unsigned int seen = 0;
+	long long old = 0;
+	int fd = pe_open(), kfd, i;
+
+	ASSERT_LE(0, fd);
+	if (pe_param_read("hold_warn_secs", &old))
+		SKIP(return, "no hold_warn_secs parameter");
+	kfd = kmsg_tail();
+	if (kfd < 0)
+		SKIP(return, "no /dev/kmsg");
+	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
+	ASSERT_EQ(0, pe_param_write("hold_warn_secs", 1));
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, pe_exit_event(fd, &k[i], 0, &ev[i]));
+		snprintf(needle[i], sizeof(needle[i]),
+			 "procevent: task %d (%s) held for ", k[i].pid,
+			 ev[i].comm);
+		if (!i)
+			pe_sleep_ms(400);
+	}
+	EXPECT_EQ(0, kmsg_wait_all(kfd, needles, 2, 5000, &seen))
+		TH_LOG("logged: mask %u of 3", seen);
+	EXPECT_EQ(0, pe_param_write("hold_warn_secs", old));
+	for (i = 0; i < 2; i++)
+		EXPECT_EQ(0, pe_ack_reap(fd, ev[i].id, k[i].pid, NULL));
 	close(kfd);
 }
 
