@@ -461,8 +461,9 @@ static void pe_event_fill(struct pe_event *ev)
  * RECEIVED events by id, for the ack, under pe_lock: one table for every
  * handle (a lookup checks the handle too).  Ids are unique and taken in
  * sequence, so their low bits spread them over the buckets: a chain holds
- * more than one event only when more than PE_ACKS_SIZE events are received
- * and not acked at once.  Insert and remove cost a list operation, where
+ * several events only when events received and not acked at once have
+ * ids a multiple of PE_ACKS_SIZE apart, which takes at least that many
+ * events in between.  Insert and remove cost a list operation, where
  * a tree by id cost a rebalance on each.
  */
 #define PE_ACKS_SIZE	4096
@@ -478,9 +479,10 @@ static struct pe_event *pe_acks_find(struct pe_sub *sub, u64 id)
 	struct pe_event *ev;
 
 	lockdep_assert_held(&pe_lock);
-	hlist_for_each_entry(ev, pe_acks_head(id), ack_node)
+	hlist_for_each_entry(ev, pe_acks_head(id), ack_node) {
 		if (ev->id == id && ev->sub == sub)
 			return ev;
+	}
 	return NULL;
 }
 
@@ -1153,22 +1155,32 @@ int pe_event_recv_many(struct pe_sub *sub, struct procevent_event *recs,
 	return n;
 }
 
-/* The record of @id could not be copied out: queue the event again. */
-void pe_event_unrecv(struct pe_sub *sub, u64 id)
+/*
+ * The records @recs[0..@n) of @sub could not be copied out: queue their
+ * events again, at the head and in their order, in one pe_lock section so
+ * that no other reader of the handle takes one of them out of turn.
+ */
+void pe_event_unrecv(struct pe_sub *sub, const struct procevent_event *recs,
+		     unsigned int n)
 {
 	struct pe_event *ev;
+	bool requeued = false;
 
 	spin_lock(&pe_lock);
-	ev = pe_acks_find(sub, id);
-	if (ev) {
+	while (n--) {
+		ev = pe_acks_find(sub, recs[n].id);
+		if (!ev)
+			continue;
 		pe_acks_remove(ev);
 		list_move(&ev->node, &sub->queue);
 		sub->nr_received--;
 		sub->nr_queued++;
 		ev->state = PE_EV_QUEUED;
-		/* Another reader may have gone back to sleep meanwhile. */
-		pe_sub_wake(sub);
+		requeued = true;
 	}
+	/* Another reader may have gone back to sleep meanwhile. */
+	if (requeued)
+		pe_sub_wake(sub);
 	spin_unlock(&pe_lock);
 }
 

@@ -39,15 +39,18 @@
  * An event is in exactly one place: the pool list, nowhere (RAISED: owned
  * by the task's task work list), one handle's queue, or one handle's
  * received list and the ack table (event.c).  Every event taken from the
- * pool is also on the live list until it is freed.  The held task frees its event after
- * DONE.  An event's id is taken when it is first queued (SPEC 9.1).
+ * pool is also on the live list until it is freed.  The held task frees
+ * its event after DONE.  An event's id is taken when it is first queued
+ * (SPEC 9.1).
  *
  * Locks, outermost first:
  *   pe_hooks_mutex   probe registration (hooks.c), subscriber owners'
  *                    pidfd wait entries (sub.c)
  *   pe_lock          subscriber list, every event in a queue, counters
- *                    (sub.c); wait-queue locks, a task's siglock and the
- *                    scheduler's locks (wake_up_process) nest inside it
+ *                    (sub.c); wait-queue locks, a task's siglock, the
+ *                    scheduler's locks (wake_up_process) and the timer
+ *                    and workqueue locks (the hold watchdog's arming)
+ *                    nest inside it
  * and, never nested with the above:
  *   pe_pool_lock     raw: the free pool and the live list (event.c, taken
  *                    by probes); a claim bucket's lock nests inside it
@@ -215,7 +218,8 @@ int pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
 		  bool nonblock);
 int pe_event_recv_many(struct pe_sub *sub, struct procevent_event *recs,
 		       unsigned int max, bool nonblock);
-void pe_event_unrecv(struct pe_sub *sub, u64 id);
+void pe_event_unrecv(struct pe_sub *sub, const struct procevent_event *recs,
+		     unsigned int n);
 int pe_event_ack(struct pe_sub *sub, const struct procevent_ack *ack);
 unsigned int pe_event_ack_many(struct pe_sub *sub,
 			       const struct procevent_ack *acks,

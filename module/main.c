@@ -66,7 +66,7 @@ static long pe_ioctl_recv(struct pe_sub *sub, void __user *uarg,
 	if (err)
 		return err;
 	if (copy_to_user(uarg, &rec, sizeof(rec))) {
-		pe_event_unrecv(sub, rec.id);
+		pe_event_unrecv(sub, &rec, 1);
 		return -EFAULT;
 	}
 	return 0;
@@ -151,7 +151,7 @@ static long pe_ioctl_ack_recv(struct pe_sub *sub,
 		return err;
 	}
 	if (copy_to_user(&uarg->acked, &ar.acked, sizeof(ar) - out)) {
-		pe_event_unrecv(sub, ar.event.id);
+		pe_event_unrecv(sub, &ar.event, 1);
 		return -EFAULT;
 	}
 	return 0;
@@ -236,8 +236,7 @@ static ssize_t pe_read(struct file *file, char __user *buf, size_t count,
 		done += copied * rsize;
 		if (left) {
 			/* Back to the head of the queue, in their order. */
-			while (n > (int)copied)
-				pe_event_unrecv(sub, recs[--n].id);
+			pe_event_unrecv(sub, &recs[copied], n - copied);
 			err = -EFAULT;
 			break;
 		}
