@@ -609,6 +609,12 @@ static u64 pe_watchdog_scan(struct list_head *events, u64 now, u64 limit)
 	return next;
 }
 
+/* A watchdog delay of @ns, in jiffies a delayed work accepts. */
+static unsigned long pe_watchdog_delay(u64 ns)
+{
+	return min_t(u64, nsecs_to_jiffies64(ns) + 1, MAX_JIFFY_OFFSET);
+}
+
 static void pe_watchdog_fn(struct work_struct *work)
 {
 	u64 limit = (u64)READ_ONCE(pe_hold_warn_secs) * NSEC_PER_SEC;
@@ -633,19 +639,27 @@ static void pe_watchdog_fn(struct work_struct *work)
 	if (next != U64_MAX)
 		mod_delayed_work(system_power_efficient_wq, &pe_watchdog,
 				 max_t(unsigned long,
-				       nsecs_to_jiffies(next - now) + 1, HZ));
+				       pe_watchdog_delay(next - now), HZ));
 }
 
-/* The current task is about to be held (pe_nr_held counts it). */
-static void pe_watchdog_start(void)
+/*
+ * The current task is about to be held for @ev (pe_nr_held counts it).
+ * The hold is due hold_warn_secs after the event was raised, which for a
+ * new child's fork event can be well before the child first runs and so
+ * before this hold begins.
+ */
+static void pe_watchdog_start(const struct pe_event *ev)
 {
-	unsigned int secs = READ_ONCE(pe_hold_warn_secs);
+	u64 limit = (u64)READ_ONCE(pe_hold_warn_secs) * NSEC_PER_SEC;
+	u64 held;
 
 	lockdep_assert_held(&pe_lock);
 	/* A pending run is due no later than this hold is. */
-	if (secs && !delayed_work_pending(&pe_watchdog))
-		queue_delayed_work(system_power_efficient_wq, &pe_watchdog,
-				   nsecs_to_jiffies((u64)secs * NSEC_PER_SEC) + 1);
+	if (!limit || delayed_work_pending(&pe_watchdog))
+		return;
+	held = ktime_get_ns() - ev->time_ns;
+	queue_delayed_work(system_power_efficient_wq, &pe_watchdog,
+			   pe_watchdog_delay(held < limit ? limit - held : 0));
 }
 
 static void pe_watchdog_stop(void)
@@ -902,7 +916,7 @@ static void pe_event_hold(struct pe_event *ev)
 	u64 deadline;
 
 	lockdep_assert_held(&pe_lock);
-	pe_watchdog_start();
+	pe_watchdog_start(ev);
 	while (ev->state != PE_EV_DONE) {
 		if (killable && pe_signals_check(&hidden)) {
 			struct pe_sub *sub = ev->sub;

@@ -444,7 +444,6 @@ TEST_F(proc, max_hold_ms_bounds_every_handle)
 	EXPECT_EQ(-ENOENT, pe_ack(fd, ev.id));
 }
 
-/* Read new kernel log lines for up to ms; 0 when one contains needle. */
 /* /dev/kmsg, to be read from its current end on; -1 when missing. */
 static int kmsg_tail(void)
 {
@@ -491,107 +490,116 @@ static int kmsg_wait(int kfd, const char *needle, int ms)
 }
 
 /*
+ * The hold watchdog's tests: a subscriber for exits, the kernel log read
+ * from its current end, and hold_warn_secs put back as it was.
+ */
+FIXTURE(hold_warn) {
+	long long old;
+	int fd;
+	int kfd;
+};
+
+FIXTURE_SETUP(hold_warn)
+{
+	PE_SETUP_REQUIRE_MODULE();
+	self->fd = -1;
+	self->kfd = -1;
+	if (pe_param_read("hold_warn_secs", &self->old)) {
+		SKIP(, "no hold_warn_secs parameter");
+		fflush(NULL);
+		_exit(255);
+	}
+	self->kfd = kmsg_tail();
+	if (self->kfd < 0) {
+		SKIP(, "no /dev/kmsg");
+		fflush(NULL);
+		_exit(255);
+	}
+	self->fd = pe_open();
+	ASSERT_LE(0, self->fd);
+	ASSERT_EQ(0, pe_set_mask(self->fd, PROCEVENT_EXIT));
+}
+
+FIXTURE_TEARDOWN(hold_warn)
+{
+	EXPECT_EQ(0, pe_param_write("hold_warn_secs", self->old));
+	if (self->kfd >= 0)
+		close(self->kfd);
+	pe_cleanup();
+}
+
+/*
  * A hold longer than hold_warn_secs is logged once, naming the task and
  * the subscriber it waits on.
  */
-TEST_F(proc, long_hold_logged_with_its_subscriber)
+TEST_F(hold_warn, logged_with_its_subscriber)
 {
 	struct procevent_event ev;
 	struct pe_child k;
 	char needle[160], comm[32];
-	long long old = 0;
-	int fd = pe_open(), kfd, status;
+	int status;
 
-	ASSERT_LE(0, fd);
-	if (pe_param_read("hold_warn_secs", &old))
-		SKIP(return, "no hold_warn_secs parameter");
-	kfd = kmsg_tail();
-	if (kfd < 0)
-		SKIP(return, "no /dev/kmsg");
 	self_comm(comm, sizeof(comm));
-	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
 	ASSERT_EQ(0, pe_param_write("hold_warn_secs", 1));
-	ASSERT_EQ(0, pe_exit_event(fd, &k, 0, &ev));
+	ASSERT_EQ(0, pe_exit_event(self->fd, &k, 0, &ev));
 	snprintf(needle, sizeof(needle),
 		 "procevent: task %d (%s) held for 1 s by subscriber 1 (pid %d, %s), received, not acked",
 		 k.pid, ev.comm, getpid(), comm);
-	EXPECT_EQ(0, kmsg_wait(kfd, needle, 3000)) TH_LOG("want: %s", needle);
-	EXPECT_EQ(0, pe_param_write("hold_warn_secs", old));
-	EXPECT_EQ(0, pe_ack_reap(fd, ev.id, k.pid, &status));
-	close(kfd);
+	EXPECT_EQ(0, kmsg_wait(self->kfd, needle, 3000)) TH_LOG("want: %s", needle);
+	EXPECT_EQ(0, pe_ack_reap(self->fd, ev.id, k.pid, &status));
 }
 
 /*
  * Each hold is logged once, and a lower hold_warn_secs applies at once to
  * the holds in progress.
  */
-TEST_F(proc, long_hold_logged_once_new_limit_applies_at_once)
+TEST_F(hold_warn, logged_once_new_limit_applies_at_once)
 {
 	struct procevent_event ev;
 	struct pe_child k;
 	char needle[160];
-	long long old = 0;
-	int fd = pe_open(), kfd, status;
+	int status;
 
-	ASSERT_LE(0, fd);
-	if (pe_param_read("hold_warn_secs", &old))
-		SKIP(return, "no hold_warn_secs parameter");
-	kfd = kmsg_tail();
-	if (kfd < 0)
-		SKIP(return, "no /dev/kmsg");
-	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
 	ASSERT_EQ(0, pe_param_write("hold_warn_secs", 30));
-	ASSERT_EQ(0, pe_exit_event(fd, &k, 0, &ev));
+	ASSERT_EQ(0, pe_exit_event(self->fd, &k, 0, &ev));
 	snprintf(needle, sizeof(needle), "procevent: task %d (%s) held for ",
 		 k.pid, ev.comm);
 	pe_sleep_ms(1100);
 	/* Held for more than a second, under a limit of 30: not logged. */
-	EXPECT_EQ(-ETIMEDOUT, kmsg_wait(kfd, needle, 200));
+	EXPECT_EQ(-ETIMEDOUT, kmsg_wait(self->kfd, needle, 200));
 	ASSERT_EQ(0, pe_param_write("hold_warn_secs", 1));
-	EXPECT_EQ(0, kmsg_wait(kfd, needle, 2000)) TH_LOG("want: %s", needle);
+	EXPECT_EQ(0, kmsg_wait(self->kfd, needle, 2000)) TH_LOG("want: %s", needle);
 	/* Once only. */
-	EXPECT_EQ(-ETIMEDOUT, kmsg_wait(kfd, needle, 2500));
-	EXPECT_EQ(0, pe_param_write("hold_warn_secs", old));
-	EXPECT_EQ(0, pe_ack_reap(fd, ev.id, k.pid, &status));
-	close(kfd);
+	EXPECT_EQ(-ETIMEDOUT, kmsg_wait(self->kfd, needle, 2500));
+	EXPECT_EQ(0, pe_ack_reap(self->fd, ev.id, k.pid, &status));
 }
 
 /*
  * Holds that become due a moment apart are each logged: the watchdog runs
  * again for the later one.
  */
-TEST_F(proc, long_holds_due_apart_each_logged)
+TEST_F(hold_warn, holds_due_apart_each_logged)
 {
 	struct procevent_event ev[2];
 	struct pe_child k[2];
 	char needle[2][160];
 	const char *needles[2] = { needle[0], needle[1] };
 	unsigned int seen = 0;
-	long long old = 0;
-	int fd = pe_open(), kfd, i;
+	int i;
 
-	ASSERT_LE(0, fd);
-	if (pe_param_read("hold_warn_secs", &old))
-		SKIP(return, "no hold_warn_secs parameter");
-	kfd = kmsg_tail();
-	if (kfd < 0)
-		SKIP(return, "no /dev/kmsg");
-	ASSERT_EQ(0, pe_set_mask(fd, PROCEVENT_EXIT));
 	ASSERT_EQ(0, pe_param_write("hold_warn_secs", 1));
 	for (i = 0; i < 2; i++) {
-		ASSERT_EQ(0, pe_exit_event(fd, &k[i], 0, &ev[i]));
+		ASSERT_EQ(0, pe_exit_event(self->fd, &k[i], 0, &ev[i]));
 		snprintf(needle[i], sizeof(needle[i]),
 			 "procevent: task %d (%s) held for ", k[i].pid,
 			 ev[i].comm);
 		if (!i)
 			pe_sleep_ms(400);
 	}
-	EXPECT_EQ(0, kmsg_wait_all(kfd, needles, 2, 5000, &seen))
+	EXPECT_EQ(0, kmsg_wait_all(self->kfd, needles, 2, 5000, &seen))
 		TH_LOG("logged: mask %u of 3", seen);
-	EXPECT_EQ(0, pe_param_write("hold_warn_secs", old));
 	for (i = 0; i < 2; i++)
-		EXPECT_EQ(0, pe_ack_reap(fd, ev[i].id, k[i].pid, NULL));
-	close(kfd);
+		EXPECT_EQ(0, pe_ack_reap(self->fd, ev[i].id, k[i].pid, NULL));
 }
 
 TEST_HARNESS_MAIN
