@@ -785,8 +785,13 @@ void pe_sub_wake(struct pe_sub *sub)
 }
 
 /*
- * The oldest task blocked in RECV or read() on the handle @ev was just
- * queued on, when it last ran on this CPU: a reference, or NULL.
+ * The task to yield to while @ev waits on its handle, when it last ran on
+ * this CPU: the oldest task blocked in RECV or read() on the handle, else
+ * the handle owner's main thread if it is runnable, which is a reader
+ * preempted between an ack and its next receive.  Yielding to that one too
+ * keeps the held task awake for the ack: asleep, its wake-up by the ack
+ * would preempt the reader again before its next receive, and every later
+ * event would find no reader blocked either.  A reference, or NULL.
  */
 static struct task_struct *pe_event_reader(struct pe_event *ev)
 {
@@ -795,13 +800,22 @@ static struct task_struct *pe_event_reader(struct pe_event *ev)
 	lockdep_assert_held(&pe_lock);
 	if (ev->state != PE_EV_QUEUED)
 		return NULL;
-	if (list_empty(&ev->sub->readers))
-		return NULL;
-	reader = list_first_entry(&ev->sub->readers, struct pe_reader,
-				  node)->task;
-	if (task_cpu(reader) != raw_smp_processor_id())
-		return NULL;
-	get_task_struct(reader);
+	if (!list_empty(&ev->sub->readers)) {
+		reader = list_first_entry(&ev->sub->readers, struct pe_reader,
+					  node)->task;
+		if (task_cpu(reader) != raw_smp_processor_id())
+			return NULL;
+		get_task_struct(reader);
+		return reader;
+	}
+	rcu_read_lock();
+	reader = pid_task(ev->sub->owner, PIDTYPE_PID);
+	if (reader && (!task_is_running(reader) || reader == current ||
+		       task_cpu(reader) != raw_smp_processor_id()))
+		reader = NULL;
+	if (reader)
+		get_task_struct(reader);
+	rcu_read_unlock();
 	return reader;
 }
 
@@ -899,11 +913,12 @@ static void pe_signals_restore(unsigned int hidden)
  * that will terminate the task, which withdraws the event.  Each turn
  * also enforces the ack deadline of the handle the event waits on.
  *
- * The first time the event waits on a handle whose reader is blocked on
- * this CPU, the task yields to that reader instead of sleeping: it stays
- * runnable, so a prompt ack finds it awake and the round trip costs one
- * sleep and one wake-up (the reader's) instead of two of each.  When the
- * ack is slow, the task comes back to this loop and sleeps as usual.
+ * The first time the event waits on a handle whose reader is on this CPU
+ * (blocked in RECV or read(), or preempted before it: pe_event_reader()),
+ * the task yields to that reader instead of sleeping: it stays runnable,
+ * so a prompt ack finds it awake and the round trip costs one sleep and
+ * one wake-up (the reader's) instead of two of each.  When the ack is
+ * slow, the task comes back to this loop and sleeps as usual.
  */
 static void pe_event_hold(struct pe_event *ev)
 {
