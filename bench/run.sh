@@ -13,9 +13,10 @@
 # procevent.ko and bench/procevent_bench, packs a busybox initramfs whose
 # /init runs only the benchmark, and boots it twice:
 #   icount  -icount shift=0,sleep=off -smp 1: the guest clock advances one
-#           ns per guest instruction, so a figure is a path length and the
-#           same loop gives the same figure boot after boot, whatever else
-#           the host runs.  The headline.
+#           ns per guest instruction, so a figure is a path length,
+#           whatever else the host runs (two boots of a held exit still
+#           differ by up to 0.5 us: where the guest schedules).  The
+#           headline.
 #   tcg     plain TCG (PEBENCH_TCG_SMP CPUs, default 1): wall-clock time,
 #           host time; noisy when the host is busy.
 #   profile (make profile; not in the default modes) icount with the QEMU
