@@ -30,18 +30,25 @@
 # moment user space reads it: "late" when /proc/<pid> is already gone,
 # that is when the parent's wait had returned first.
 #
-# Two boots per kernel, side by side: icount (-icount shift=0,sleep=off
+# Three boots per kernel, side by side: icount (-icount shift=0,sleep=off
 # -smp 1, as make bench: the guest clock counts instructions, so a ratio
-# is a ratio of path lengths whatever the host does; the headline) and
-# plain TCG (-smp 1, host time, noisy).  Results, in DIR (build/realbench):
+# is a ratio of path lengths whatever the host does; the headline), plain
+# TCG (-smp 1, host time, noisy) and plain TCG with two CPUs (tcg2: -smp 2,
+# host time; an asynchronous observer's reader can run beside the
+# workload there, as on a real machine with an idle CPU).  The TCG boots
+# measure host time: side by side they slow each other, so on a small
+# host run them one at a time (RB_MODES=tcg2, then RB_MODES=tcg) with
+# the same --out: a run replaces the results of the boots it makes (mode,
+# and workload with RB_SPLIT) and reports them with the others kept there.
+# Results, in DIR (build/realbench):
 #   realbench.csv   one row per kernel, workload and observer
 #   table.txt       the table printed at the end
 #   realbench.png   wall time against no observer, per workload
 #   KVER/MODE/console.log
 #
-# Environment: RB_MODES (default "icount tcg"), RB_SPLIT (1: one boot per
-# workload, side by side; RB_TCG_WORKLOADS then limits the TCG boots to
-# some workloads), RB_WORKLOADS and
+# Environment: RB_MODES (default "icount tcg tcg2"), RB_SPLIT (1: one boot
+# per workload, side by side; RB_TCG_WORKLOADS then limits the TCG and tcg2
+# boots to some workloads), RB_WORKLOADS and
 # RB_OBSERVERS (comma lists), RB_STORM_N (10000), RB_GZIP_TESTS (comma
 # list), RB_PV_MAKE (0: configure pv only), RB_TIMEOUT (per boot, seconds,
 # 3600), RB_MEM (guest memory, 3G).
@@ -75,7 +82,7 @@ while [[ $# -gt 0 ]]; do
 	esac
 done
 
-modes=${RB_MODES:-icount tcg}
+modes=${RB_MODES:-icount tcg tcg2}
 timeout_s=${RB_TIMEOUT:-3600}
 mem=${RB_MEM:-3G}
 cmdline_env="RB_STORM_N=${RB_STORM_N:-10000}"
@@ -160,6 +167,7 @@ boot() {
 	case $mode in
 	icount) accel=(-accel tcg -icount shift=0,sleep=off -smp 1) ;;
 	tcg) accel=(-accel tcg -smp 1) ;;
+	tcg2) accel=(-accel tcg -smp 2) ;;
 	*) echo "realbench: unknown mode $mode" >&2; return 2 ;;
 	esac
 	local start=$SECONDS rc=0
@@ -199,17 +207,21 @@ if [[ $report_only -eq 0 ]]; then
 	# host time and noisy either way.
 	pids=()
 	for k in "${kernels[@]}"; do
-		rm -rf "${out:?}/$k"/icount* "${out:?}/$k"/tcg*
 		for m in $modes; do
+			# What this run boots replaces earlier results; other
+			# modes and workloads stay for the report.
+			rm -rf "${out:?}/$k/$m"
 			if [[ -z ${RB_SPLIT:-} ]]; then
+				rm -rf "${out:?}/$k/$m"-*
 				echo "realbench: $k $m: booting"
 				boot "$k" "$m" &
 				pids+=($!)
 				continue
 			fi
 			ws=${RB_WORKLOADS:-pv,gzip,storm}
-			[[ $m == tcg && -n ${RB_TCG_WORKLOADS:-} ]] && ws=$RB_TCG_WORKLOADS
+			[[ $m == tcg* && -n ${RB_TCG_WORKLOADS:-} ]] && ws=$RB_TCG_WORKLOADS
 			for w in ${ws//,/ }; do
+				rm -rf "${out:?}/$k/$m-$w"
 				echo "realbench: $k $m $w: booting"
 				boot "$k" "$m" "$w" &
 				pids+=($!)

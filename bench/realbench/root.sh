@@ -15,11 +15,13 @@ set -euo pipefail
 
 suite=bookworm
 mirror=${REALBENCH_MIRROR:-http://deb.debian.org/debian}
-# The observers, what the workloads need to build and run, and little else.
+# The observers, what the workloads need to build and run (less: gzip's
+# help-version test runs zless), and little else.
 packages=(
 	bash coreutils findutils grep sed gawk diffutils patch file
 	gcc make libc6-dev
 	kmod procps util-linux psmisc
+	less
 	forkstat auditd bpftrace strace
 )
 cache=/var/cache/procevent/realbench-root
