@@ -535,19 +535,42 @@ MODULE_PARM_DESC(max_hold_ms,
  * the first hold to begin while it is idle starts it for when that hold
  * will be due; each run reports the holds due (every event waiting on a
  * handle, under pe_lock) and comes back when the next one will be, a
- * second later at the soonest, while any is left to report.  A change of
+ * second later at the soonest, while any is left to report.  A hold due
+ * before the pending run brings the run forward.  A change of
  * hold_warn_secs runs it at once, so the new value applies to every hold.
+ * The run is armed under pe_lock only, with pe_watchdog_due its time.
  */
 static unsigned int pe_hold_warn_secs = 30;
 static void pe_watchdog_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(pe_watchdog, pe_watchdog_fn);
+static u64 pe_watchdog_due;	/* (L) ktime ns the pending run is due at */
+
+/* A watchdog delay of @ns, in jiffies a delayed work accepts. */
+static unsigned long pe_watchdog_delay(u64 ns)
+{
+	/* nsecs_to_jiffies64() multiplies first for some HZ values. */
+	ns = min_t(u64, ns, U64_MAX / 16);
+	return min_t(u64, nsecs_to_jiffies64(ns) + 1, MAX_JIFFY_OFFSET);
+}
+
+/* (Re)arm the watchdog's run for @due, @now being the time. */
+static void pe_watchdog_arm(u64 due, u64 now)
+{
+	lockdep_assert_held(&pe_lock);
+	pe_watchdog_due = due;
+	mod_delayed_work(system_power_efficient_wq, &pe_watchdog,
+			 due > now ? pe_watchdog_delay(due - now) : 0);
+}
 
 static int pe_hold_warn_set(const char *val, const struct kernel_param *kp)
 {
 	int err = param_set_uint(val, kp);
 
-	if (!err && pe_pool_ready && !pe_pool_closed)
-		mod_delayed_work(system_power_efficient_wq, &pe_watchdog, 0);
+	if (!err && pe_pool_ready && !pe_pool_closed) {
+		spin_lock(&pe_lock);
+		pe_watchdog_arm(0, 0);
+		spin_unlock(&pe_lock);
+	}
 	return err;
 }
 
@@ -609,12 +632,6 @@ static u64 pe_watchdog_scan(struct list_head *events, u64 now, u64 limit)
 	return next;
 }
 
-/* A watchdog delay of @ns, in jiffies a delayed work accepts. */
-static unsigned long pe_watchdog_delay(u64 ns)
-{
-	return min_t(u64, nsecs_to_jiffies64(ns) + 1, MAX_JIFFY_OFFSET);
-}
-
 static void pe_watchdog_fn(struct work_struct *work)
 {
 	u64 limit = (u64)READ_ONCE(pe_hold_warn_secs) * NSEC_PER_SEC;
@@ -629,17 +646,16 @@ static void pe_watchdog_fn(struct work_struct *work)
 		next = min(next, pe_watchdog_scan(&sub->received, now, limit));
 		next = min(next, pe_watchdog_scan(&sub->queue, now, limit));
 	}
-	spin_unlock(&pe_lock);
 	/*
-	 * A hold that began since is due no earlier than @next: set the
-	 * time even if that hold has queued the run meanwhile.  At most one
-	 * run a second: holds due closer together are reported together,
-	 * and a scan of many held tasks does not repeat for each.
+	 * Armed before pe_lock goes, so a hold that begins later finds the
+	 * run pending and its time.  At most one run a second: holds due
+	 * closer together are reported together, and a scan of many held
+	 * tasks does not repeat for each.  A hold that began while this run
+	 * was on its way here was in the scan.
 	 */
 	if (next != U64_MAX)
-		mod_delayed_work(system_power_efficient_wq, &pe_watchdog,
-				 max_t(unsigned long,
-				       pe_watchdog_delay(next - now), HZ));
+		pe_watchdog_arm(max(next, now + NSEC_PER_SEC), now);
+	spin_unlock(&pe_lock);
 }
 
 /*
@@ -651,15 +667,15 @@ static void pe_watchdog_fn(struct work_struct *work)
 static void pe_watchdog_start(const struct pe_event *ev)
 {
 	u64 limit = (u64)READ_ONCE(pe_hold_warn_secs) * NSEC_PER_SEC;
-	u64 held;
+	u64 due = ev->time_ns + limit;
 
 	lockdep_assert_held(&pe_lock);
-	/* A pending run is due no later than this hold is. */
-	if (!limit || delayed_work_pending(&pe_watchdog))
+	if (!limit)
 		return;
-	held = ktime_get_ns() - ev->time_ns;
-	queue_delayed_work(system_power_efficient_wq, &pe_watchdog,
-			   pe_watchdog_delay(held < limit ? limit - held : 0));
+	/* Nearly always: a run is pending, and due no later than this hold. */
+	if (delayed_work_pending(&pe_watchdog) && pe_watchdog_due <= due)
+		return;
+	pe_watchdog_arm(due, ktime_get_ns());
 }
 
 static void pe_watchdog_stop(void)
@@ -787,7 +803,7 @@ void pe_sub_wake(struct pe_sub *sub)
 /*
  * The task to yield to while @ev waits on its handle, when it last ran on
  * this CPU: the oldest task blocked in RECV or read() on the handle, else
- * the handle owner's main thread if it is runnable, which is a reader
+ * the handle owner's main thread if it is runnable, which may be a reader
  * preempted between an ack and its next receive.  Yielding to that one too
  * keeps the held task awake for the ack: asleep, its wake-up by the ack
  * would preempt the reader again before its next receive, and every later

@@ -19,10 +19,11 @@
  * subscriber that acks it, the closing of a handle, the held task itself on
  * a timeout or a fatal signal.  The held task is woken only when its event
  * is done or its deadline changed.  When the reader it hands the event to
- * is blocked on the same CPU, the held task yields to it and stays
- * runnable, so a prompt ack finds it awake (its wake_up_process() has
- * nothing to do): one subscriber costs one sleep and one wake-up of the
- * reader per event, as a pipe or seccomp round trip does.
+ * is blocked on the same CPU (or runnable there, preempted before its next
+ * receive), the held task yields to it and stays runnable, so a prompt
+ * ack finds it awake (its wake_up_process() has nothing to do): one
+ * subscriber costs one sleep and one wake-up of the reader per event, as a
+ * pipe or seccomp round trip does.
  *
  * Event states (enum pe_state) and who moves an event between them:
  *
