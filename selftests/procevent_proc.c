@@ -14,11 +14,8 @@ FIXTURE(proc) {
 FIXTURE_SETUP(proc)
 {
 	PE_SETUP_REQUIRE_MODULE();
-	if (access(PE_PROC, F_OK)) {
-		SKIP(, "%s does not exist", PE_PROC);
-		fflush(NULL);
-		_exit(255);
-	}
+	if (access(PE_PROC, F_OK))
+		PE_SETUP_SKIP("%s does not exist", PE_PROC);
 }
 
 FIXTURE_TEARDOWN(proc)
@@ -504,17 +501,11 @@ FIXTURE_SETUP(hold_warn)
 	PE_SETUP_REQUIRE_MODULE();
 	self->fd = -1;
 	self->kfd = -1;
-	if (pe_param_read("hold_warn_secs", &self->old)) {
-		SKIP(, "no hold_warn_secs parameter");
-		fflush(NULL);
-		_exit(255);
-	}
+	if (pe_param_read("hold_warn_secs", &self->old))
+		PE_SETUP_SKIP("no hold_warn_secs parameter");
 	self->kfd = kmsg_tail();
-	if (self->kfd < 0) {
-		SKIP(, "no /dev/kmsg");
-		fflush(NULL);
-		_exit(255);
-	}
+	if (self->kfd < 0)
+		PE_SETUP_SKIP("no /dev/kmsg");
 	self->fd = pe_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, pe_set_mask(self->fd, PROCEVENT_EXIT));

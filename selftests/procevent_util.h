@@ -996,16 +996,20 @@ static inline int pe_ack_reap(int fd, uint64_t id, pid_t pid, int *status)
 }
 
 /*
- * Fixture setup helper: skip the test when the module is not loaded.  The
- * 6.1 harness still runs the test body after a SKIP() in setup, so leave
- * the test process with the harness' skip code instead.
+ * Fixture setup helper: skip the test.  The 6.1 harness still runs the
+ * test body after a SKIP() in setup, so leave the test process with the
+ * harness' skip code instead.
  */
+#define PE_SETUP_SKIP(fmt, ...) do {					\
+	SKIP(, fmt, ##__VA_ARGS__);					\
+	fflush(NULL);							\
+	_exit(255);							\
+} while (0)
+
+/* Fixture setup helper: skip the test when the module is not loaded. */
 #define PE_SETUP_REQUIRE_MODULE() do {					\
-	if (!pe_loaded()) {						\
-		SKIP(, "%s does not exist (module not loaded)", PE_DEV); \
-		fflush(NULL);						\
-		_exit(255);						\
-	}								\
+	if (!pe_loaded())						\
+		PE_SETUP_SKIP("%s does not exist (module not loaded)", PE_DEV); \
 } while (0)
 
 /* ---- SPEC 8: fork and exec events ------------------------------------- */
