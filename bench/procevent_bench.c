@@ -1290,7 +1290,9 @@ static void bench_burst(void)
 /*
  * Exits raised at once by @nprod processes (process i pinned to CPU
  * i % ncpu), each forking and reaping @per children, with a subscriber
- * acking in batches when @held: wall time per exit over all of them.
+ * acking in batches when @held: guest clock per exit over all of them
+ * (wall time under plain TCG; under -icount the instructions of all
+ * CPUs, which take turns).
  */
 static double producers_run(int nprod, int per, int held)
 {
@@ -1593,7 +1595,7 @@ static void report(void)
 	for (i = 0; i < NR_PRODS; i++) {
 		snprintf(name, sizeof(name), "prod%d_plain", nprods[i]);
 		snprintf(what, sizeof(what),
-			 "wall time per exit with %d processes forking at once (no subscriber)",
+			 "guest clock per exit with %d processes forking at once (no subscriber)",
 			 nprods[i]);
 		metric(name, median(name), what);
 		snprintf(name, sizeof(name), "prod%d_held", nprods[i]);
