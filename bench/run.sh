@@ -74,10 +74,11 @@
 #   PEBENCH_ONLY      run only these sections (idle others subscribers
 #                     exec burst scale; default all)
 #   PEBENCH_TIMEOUT   limit per boot in seconds (default 900)
-#   PEBENCH_BOOTS     icount boots per kernel (default 1).  With more, the
-#                     table shows per kernel the median over the boots of
-#                     each figure and of each ratio (every ratio is still
-#                     taken within one boot), as clock "icount-median";
+#   PEBENCH_BOOTS     icount and smpicount boots per kernel (default 1).
+#                     With more, the table shows per kernel and clock the
+#                     median over the boots of each figure and of each
+#                     ratio (every ratio is still taken within one boot),
+#                     as clocks "icount-median" and "smpicount-median";
 #                     bench.csv and samples.csv keep each boot (icount,
 #                     icount-2, ...).  Boots can settle into different
 #                     scheduling states (README: "One boot cheap, the next
@@ -129,9 +130,9 @@ fi
 runs_of() {
 	local b
 	echo "$1"
-	if [[ $1 == icount ]]; then
+	if [[ $1 == icount || $1 == smpicount ]]; then
 		for ((b = 2; b <= boots; b++)); do
-			echo "icount-$b"
+			echo "$1-$b"
 		done
 	fi
 }
@@ -340,8 +341,8 @@ for ((wave = 1; wave <= boots; wave++)); do
 			[[ " $modes " == *" $m "* ]] || continue
 			r=$m
 			if [[ $wave -gt 1 ]]; then
-				[[ $m == icount ]] || continue
-				r=icount-$wave
+				[[ $m == profile ]] && continue
+				r=$m-$wave
 			fi
 			echo "bench: $k $r: booting"
 			boot "$k" "$r" &
@@ -386,7 +387,8 @@ for k in "${kernels[@]}"; do
 		[[ $m == *profile ]] && continue
 		log=$out/$k/$m/console.log
 		grep -q '^PEBENCH-DONE' "$log" 2>/dev/null || continue
-		[[ $boots -gt 1 && $m == icount* ]] || columns+=("$k/$m")
+		[[ $boots -gt 1 && ($m == icount* || $m == smpicount*) ]] ||
+			columns+=("$k/$m")
 		awk -F, -v k="$k" -v m="$m" '
 		/^PEBENCH-METRIC,/ {
 			print k "," m ",metric," $2 "," $3 ",,,," $4
@@ -403,12 +405,14 @@ for k in "${kernels[@]}"; do
 	done
 done
 
-# Several icount boots: per kernel, the median of each figure and ratio
-# over the boots that finished, its verdict taken again.
+# Several icount boots: per kernel and clock, the median of each figure
+# and ratio over the boots that finished, its verdict taken again.
 if [[ $boots -gt 1 ]]; then
 	for k in "${kernels[@]}"; do
-		awk -F, -v k="$k" '
-		$1 == k && $2 ~ /^icount(-[0-9]+)?$/ && $3 != "kind" {
+	for clock in icount smpicount; do
+		awk -F, -v k="$k" -v c="$clock" '
+		$1 == k && ($2 == c || substr($2, 1, length(c) + 1) == c "-") &&
+		$2 !~ /-median$/ && $3 != "kind" {
 			key = $3 "," $4
 			if (!(key in seen)) { seen[key] = 1; order[++n] = key }
 			nv[key]++; v[key, nv[key]] = $5
@@ -429,14 +433,15 @@ if [[ $boots -gt 1 ]]; then
 				if (kk[1] == "ratio" && op[key] == "le") verdict = (med <= tg[key]) ? "met" : "MISSED"
 				if (kk[1] == "ratio" && op[key] == "ge") verdict = (med >= tg[key]) ? "met" : "MISSED"
 				if (kk[1] == "metric") verdict = ""
-				printf "%s,icount-median,%s,%s,%.*f,%s,%s,%s,%s\n", k, kk[1], kk[2], (kk[1] == "ratio" ? 3 : 1), med, op[key], tg[key], verdict, desc[key]
+				printf "%s,%s-median,%s,%s,%.*f,%s,%s,%s,%s\n", k, c, kk[1], kk[2], (kk[1] == "ratio" ? 3 : 1), med, op[key], tg[key], verdict, desc[key]
 			}
 		}' "$csv" >"$csv.median"
 		if [[ -s $csv.median ]]; then
 			cat "$csv.median" >>"$csv"
-			columns+=("$k/icount-median")
+			columns+=("$k/$clock-median")
 		fi
 		rm -f "$csv.median"
+	done
 	done
 fi
 
@@ -451,7 +456,7 @@ if [[ ${#columns[@]} -eq 0 ]]; then
 fi
 
 # One row per figure, one column per boot.  Ratios carry their verdict.
-[[ $boots -gt 1 ]] && echo "bench: icount-median: per kernel, the median of $boots icount boots (each boot in $csv)"
+[[ $boots -gt 1 ]] && echo "bench: icount-median, smpicount-median: per kernel, the median of $boots boots (each boot in $csv)"
 awk -F, -v cols="${columns[*]}" '
 function short(kc,   a, b) {
 	split(kc, a, "/"); split(a[1], b, ".")
@@ -506,19 +511,21 @@ idx=0
 for col in "${columns[@]}"; do
 	k=${col%/*}
 	m=${col#*/}
-	echo "# $col" >>"$dat"
+	pts=
 	for h in 1 10 100 1000; do
 		v=$(awk -F, -v k="$k" -v m="$m" -v n="held${h}_added" \
 			'$1 == k && $2 == m && $4 == n { print $5 / 1000 }' "$csv")
-		[[ -n $v ]] && echo "$h $v" >>"$dat"
+		[[ -n $v ]] && pts+="$h $v"$'\n'
 	done
-	printf '\n\n' >>"$dat"
+	# A boot without section scale has nothing to plot.
+	[[ -n $pts ]] || continue
+	printf '# %s\n%s\n\n' "$col" "$pts" >>"$dat"
 	short=$(echo "$k" | cut -d. -f1,2)
 	m=${m%%-*}
 	plots[$m]+="${plots[$m]:+,} '$dat' index $idx with linespoints lw 2 pt 7 title '$short'"
 	idx=$((idx + 1))
 done
-{
+[[ ${#plots[@]} -gt 0 ]] && {
 	echo "set terminal pngcairo size 1100,520 font 'sans,10'"
 	echo "set output '$out/bench.png'"
 	echo "set multiplot layout 1,${#plots[@]} title 'procevent: added cost per held exit (one subscriber, RECV+ACK) against tasks held at once'"
@@ -542,5 +549,5 @@ done
 echo
 echo "bench: $csv"
 echo "bench: $samples"
-echo "bench: $out/bench.png"
+[[ ${#plots[@]} -gt 0 ]] && echo "bench: $out/bench.png"
 exit $failed
