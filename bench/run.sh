@@ -12,7 +12,7 @@
 # that kernel among others.  For each kernel the script builds
 # procevent.ko and bench/procevent_bench, packs a busybox initramfs whose
 # /init runs only the benchmark, and boots it once per mode of
-# PEBENCH_MODES (by default icount, smpicount and tcg):
+# PEBENCH_MODES (by default icount, smpicount, profile and tcg):
 #   icount  -icount shift=0,sleep=off -smp 1: the guest clock advances one
 #           ns per guest instruction, so a figure is a path length,
 #           whatever else the host runs (two boots of a held exit still
@@ -20,7 +20,7 @@
 #           schedules; PEBENCH_BOOTS below).  The headline.
 #   tcg     plain TCG (PEBENCH_TCG_SMP CPUs, default 1): wall-clock time,
 #           host time; noisy when the host is busy.
-#   profile (make profile; not in the default modes) icount with the QEMU
+#   profile (also make profile alone) icount with the QEMU
 #           plugin bench/profile/icount_prof.c: one marked run of the fork,
 #           held-exit, pipe, seccomp and burst loops, counted instruction
 #           by instruction; bench/profile/report.sh prints instructions per
@@ -62,7 +62,7 @@
 #   KVER/CLOCK/console.log
 #
 # Environment:
-#   PEBENCH_MODES     boots per kernel (default "icount smpicount tcg")
+#   PEBENCH_MODES     boots per kernel (default "icount smpicount profile tcg")
 #   PEBENCH_REPS      runs per figure, the median is reported (default 7)
 #   PEBENCH_SCALE     loop lengths in percent (default 50)
 #   PEBENCH_TCG_REPS, PEBENCH_TCG_SCALE  the same for the plain TCG boot
@@ -73,7 +73,9 @@
 #                     other vCPU thread, milliseconds on a busy host)
 #   PEBENCH_ONLY      run only these sections (idle others subscribers
 #                     exec burst scale; default all)
-#   PEBENCH_TIMEOUT   limit per boot in seconds (default 900)
+#   PEBENCH_TIMEOUT   limit per boot in seconds (default 1800: the icount,
+#                     smpicount and profile boots of all kernels share the
+#                     host at once)
 #   PEBENCH_BOOTS     icount and smpicount boots per kernel (default 1).
 #                     With more, the table shows per kernel and clock the
 #                     median over the boots of each figure and of each
@@ -112,14 +114,14 @@ while [[ $# -gt 0 ]]; do
 	esac
 done
 
-modes=${PEBENCH_MODES:-icount smpicount tcg}
+modes=${PEBENCH_MODES:-icount smpicount profile tcg}
 reps=${PEBENCH_REPS:-7}
 scale=${PEBENCH_SCALE:-50}
 tcg_reps=${PEBENCH_TCG_REPS:-5}
 tcg_scale=${PEBENCH_TCG_SCALE:-25}
 tcg_smp=${PEBENCH_TCG_SMP:-1}
 smp_cpus=${PEBENCH_SMP_CPUS:-2}
-timeout_s=${PEBENCH_TIMEOUT:-900}
+timeout_s=${PEBENCH_TIMEOUT:-1800}
 boots=${PEBENCH_BOOTS:-1}
 if ! [[ $boots =~ ^[1-9][0-9]*$ ]]; then
 	echo "bench: PEBENCH_BOOTS must be a positive number, not '$boots'" >&2
