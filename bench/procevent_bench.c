@@ -161,6 +161,7 @@ static void die(const char *fmt, ...)
 	exit(1);
 }
 
+static void answerer_setup(void);
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -507,8 +508,7 @@ static void acker_main(int fd, const struct acker_cfg *cfg, int ready)
 
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 
-	if (peer_cpu >= 0)
-		pin_to(peer_cpu);
+	answerer_setup();
 	if (cfg->mask && ioctl(fd, PROCEVENT_IOC_SET_MASK, &cfg->mask))
 		die("SET_MASK");
 	if (write(ready, "r", 1) != 1)
@@ -581,6 +581,39 @@ static pid_t acker(uint32_t mask)
 	struct acker_cfg cfg = { .mask = mask };
 
 	return acker_start(&cfg);
+}
+
+/* struct sched_attr of sched_setattr(2), which glibc does not declare. */
+struct pe_sched_attr {
+	uint32_t size;
+	uint32_t sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime;
+	uint64_t sched_deadline;
+	uint64_t sched_period;
+};
+
+/*
+ * The answering side of a round trip (subscriber, pipe echo, seccomp
+ * supervisor): on CPU peer_cpu when set, and with PEBENCH_SLICE_US=N a
+ * slice of N us (SCHED_OTHER with sched_runtime: 6.12 and later; older
+ * kernels ignore it), which lets its wake-up preempt a task that has just
+ * been picked (EEVDF's PREEMPT_SHORT).
+ */
+static void answerer_setup(void)
+{
+	const char *env = getenv("PEBENCH_SLICE_US");
+	struct pe_sched_attr attr = { .size = sizeof(attr) };
+
+	if (peer_cpu >= 0)
+		pin_to(peer_cpu);
+	if (env && *env) {
+		attr.sched_runtime = strtoull(env, NULL, 10) * 1000;
+		if (syscall(SYS_sched_setattr, 0, &attr, 0))
+			die("sched_setattr sched_runtime %s us", env);
+	}
 }
 
 /* ---- loops: each returns ns per iteration ------------------------------ */
@@ -716,8 +749,7 @@ static double pipe_loop(int n)
 	if (pid < 0)
 		die("fork");
 	if (!pid) {
-		if (peer_cpu >= 0)
-			pin_to(peer_cpu);
+		answerer_setup();
 		for (i = -w; i < n; i++)
 			if (read(a[0], &c, 1) != 1 || write(b[1], &c, 1) != 1)
 				_exit(1);
@@ -842,8 +874,7 @@ static double seccomp_loop(int n)
 		_exit(0);
 	}
 	lfd = recv_fd(sv[0]);
-	if (peer_cpu >= 0)
-		pin_to(peer_cpu);
+	answerer_setup();
 	/* Refused before 6.6: the loop still runs, the figure is dropped. */
 	sync_failed = seccomp_sync &&
 		      ioctl(lfd, SECCOMP_IOCTL_NOTIF_SET_FLAGS,
@@ -1731,6 +1762,9 @@ int main(int argc, char **argv)
 	uname(&u);
 	printf("PEBENCH-BEGIN,%s,reps=%d,scale=%u%%,cpus=%ld\n", u.release,
 	       reps, scale_pct, sysconf(_SC_NPROCESSORS_ONLN));
+	env = getenv("PEBENCH_SLICE_US");
+	if (env && *env)
+		printf("PEBENCH-NOTE,answering sides with a slice of %s us\n", env);
 
 	/*
 	 * Added costs per exit are differences of two fork loops.  Work left

@@ -87,6 +87,10 @@
 #                     dear"); the median is the typical one.
 #   PEBENCH_HOLD_WARN the module's hold_warn_secs for the sections that do
 #                     not reload it (0: sleeping holds arm no timer)
+#   PEBENCH_SLICE_US  a slice of this many us for the answering sides
+#                     (subscriber, pipe echo, seccomp supervisor): 6.12 and
+#                     later let a task with a shorter slice preempt on
+#                     wake-up (README: "One boot cheap, the next dear")
 #
 # Exit status: 0 when every boot finished (targets missed or not), 1 when a
 # boot failed, 2 on a usage or setup error.
@@ -276,6 +280,7 @@ boot() {
 	local args="PEBENCH_ONLY=${PEBENCH_ONLY:-}"
 	[[ $mode == smp ]] && args="PEBENCH_ONLY=smp"
 	[[ -n ${PEBENCH_HOLD_WARN:-} ]] && args+=" PEBENCH_HOLD_WARN=$PEBENCH_HOLD_WARN"
+	[[ -n ${PEBENCH_SLICE_US:-} ]] && args+=" PEBENCH_SLICE_US=$PEBENCH_SLICE_US"
 	case $mode in
 	icount)
 		accel=(-accel tcg -icount shift=0,sleep=off -smp 1)
@@ -298,6 +303,7 @@ boot() {
 		accel=(-accel tcg -icount shift=0,sleep=off -smp "$smp_cpus")
 		args="PEBENCH_ONLY=smp PEBENCH_REPS=$reps PEBENCH_SCALE=$scale"
 		[[ -n ${PEBENCH_HOLD_WARN:-} ]] && args+=" PEBENCH_HOLD_WARN=$PEBENCH_HOLD_WARN"
+	[[ -n ${PEBENCH_SLICE_US:-} ]] && args+=" PEBENCH_SLICE_US=$PEBENCH_SLICE_US"
 		qemu=$qemu_sid
 		;;
 	smpprofile)
