@@ -162,6 +162,7 @@ static void die(const char *fmt, ...)
 }
 
 static void answerer_setup(void);
+static unsigned long long slice_us;	/* PEBENCH_SLICE_US */
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -264,12 +265,12 @@ static int kthreads_named(const char *prefix)
 static void wait_crypto_selftests(void)
 {
 	uint64_t t0 = now_ns();
-	int i;
+	int i, left;
 
-	for (i = 0; i < 6000 && kthreads_named("cryptomgr"); i++)
+	for (i = 0; (left = kthreads_named("cryptomgr")) && i < 6000; i++)
 		usleep(10000);
 	printf("PEBENCH-NOTE,crypto self-tests after the first load: waited %.0f ms%s\n",
-	       (double)(now_ns() - t0) / 1e6, i == 6000 ? " (gave up)" : "");
+	       (double)(now_ns() - t0) / 1e6, left ? " (gave up)" : "");
 }
 
 static void write_file(const char *path, const char *text)
@@ -595,25 +596,39 @@ struct pe_sched_attr {
 	uint64_t sched_period;
 };
 
+/* SCHED_OTHER with a slice of @us microseconds (0: the default). */
+static void set_slice(unsigned long long us)
+{
+	struct pe_sched_attr attr = { .size = sizeof(attr) };
+
+	attr.sched_runtime = us * 1000;
+	if (syscall(SYS_sched_setattr, 0, &attr, 0))
+		die("sched_setattr sched_runtime %llu us", us);
+}
+
 /*
  * The answering side of a round trip (subscriber, pipe echo, seccomp
  * supervisor): on CPU peer_cpu when set, and with PEBENCH_SLICE_US=N a
- * slice of N us (SCHED_OTHER with sched_runtime: 6.12 and later; older
- * kernels ignore it), which lets its wake-up preempt a task that has just
- * been picked (EEVDF's PREEMPT_SHORT).
+ * slice of N us (SCHED_OTHER with sched_runtime: 6.12 and later clamp it
+ * to 100-100000 us, older kernels ignore it), which lets its wake-up
+ * preempt a task that has just been picked (EEVDF's PREEMPT_SHORT).  The
+ * subscriber and the pipe echo are children that exit; the seccomp
+ * supervisor is this process, which answerer_done() restores.
  */
 static void answerer_setup(void)
 {
-	const char *env = getenv("PEBENCH_SLICE_US");
-	struct pe_sched_attr attr = { .size = sizeof(attr) };
-
 	if (peer_cpu >= 0)
 		pin_to(peer_cpu);
-	if (env && *env) {
-		attr.sched_runtime = strtoull(env, NULL, 10) * 1000;
-		if (syscall(SYS_sched_setattr, 0, &attr, 0))
-			die("sched_setattr sched_runtime %s us", env);
-	}
+	if (slice_us)
+		set_slice(slice_us);
+}
+
+static void answerer_done(void)
+{
+	if (peer_cpu >= 0)
+		pin_to(0);
+	if (slice_us)
+		set_slice(0);
 }
 
 /* ---- loops: each returns ns per iteration ------------------------------ */
@@ -896,8 +911,7 @@ static double seccomp_loop(int n)
 	close(sv[1]);
 	close(res[0]);
 	close(res[1]);
-	if (peer_cpu >= 0)
-		pin_to(0);
+	answerer_done();
 	return sync_failed ? NAN : times[1] - times[0];
 }
 
@@ -1763,8 +1777,15 @@ int main(int argc, char **argv)
 	printf("PEBENCH-BEGIN,%s,reps=%d,scale=%u%%,cpus=%ld\n", u.release,
 	       reps, scale_pct, sysconf(_SC_NPROCESSORS_ONLN));
 	env = getenv("PEBENCH_SLICE_US");
-	if (env && *env)
-		printf("PEBENCH-NOTE,answering sides with a slice of %s us\n", env);
+	if (env && *env) {
+		char *end;
+
+		slice_us = strtoull(env, &end, 10);
+		if (*end || !slice_us)
+			die("PEBENCH_SLICE_US=%s: a number of microseconds", env);
+		printf("PEBENCH-NOTE,answering sides with a slice of %llu us\n",
+		       slice_us);
+	}
 
 	/*
 	 * Added costs per exit are differences of two fork loops.  Work left
