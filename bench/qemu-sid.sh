@@ -39,19 +39,27 @@ if [[ $(id -u) -ne 0 ]]; then
 	echo "qemu-sid: making the sid root needs root (mmdebstrap)" >&2
 	exit 2
 fi
+mkdir -p "$cache"
+# One maker at a time; a second waits and then finds the cache made.
+exec 9>"$cache/.lock"
+flock 9
+if [[ -x $dir/qemu-system-x86_64 && -f $dir/version ]]; then
+	echo "$dir/qemu-system-x86_64"
+	exit 0
+fi
 if ! command -v mmdebstrap >/dev/null; then
 	echo "qemu-sid: installing mmdebstrap" >&2
+	apt-get update -q >&2 || true
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		--no-install-recommends mmdebstrap >&2
 fi
-mkdir -p "$cache"
+rm -rf "$cache"/build.*
 tmp=$(mktemp -d "$cache/build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 start=$SECONDS
 echo "qemu-sid: making a $suite root with $package ($hash)" >&2
 if ! mmdebstrap --variant=minbase --mode=root --quiet \
 	--include="$package" \
-	--aptopt='Acquire::Check-Valid-Until "false"' \
 	--aptopt='APT::Install-Recommends "false"' \
 	--aptopt='Acquire::Retries "3"' \
 	--dpkgopt='path-exclude=/usr/share/man/*' \
@@ -77,6 +85,8 @@ exec "\$r/lib64/ld-linux-x86-64.so.2" \\
 	-L "\$r/usr/share/qemu" -L "\$r/usr/share/seabios" "\$@"
 EOF
 chmod 755 "$tmp/qemu-system-x86_64"
+# mktemp made it 0700: users other than root run this QEMU too.
+chmod 755 "$tmp"
 rm -rf "$dir"
 mv "$tmp" "$dir"
 trap - EXIT

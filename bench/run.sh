@@ -40,15 +40,17 @@
 #   smpicount  section smp under -icount shift=0,sleep=off with
 #           PEBENCH_SMP_CPUS CPUs: the cross-CPU round trips and the
 #           producers as path lengths (all CPUs' instructions, one after
-#           the other: the vCPUs take turns in one host thread, and idle
-#           time is skipped).  Debian 12's QEMU cannot boot a second CPU
-#           under -icount; this boot uses the QEMU of Debian sid that
-#           bench/qemu-sid.sh makes and caches.
+#           the other: the vCPUs take turns in one host thread; when all
+#           are idle the clock jumps to the next timer, at no host cost).
+#           Debian 12's QEMU cannot boot a second CPU under -icount; this
+#           boot uses the QEMU of Debian sid that bench/qemu-sid.sh makes
+#           and caches (as root; without it the mode is left out).
 #   smpprofile  the profile's loops with the same pinning, on plain TCG
 #           with PEBENCH_SMP_CPUS CPUs run by one host thread
 #           (thread=single): the plugin counts the instructions of both
-#           CPUs (report.sh leaves the idle loop out), which -icount
-#           cannot, as it hangs the boot of a second CPU.
+#           CPUs (report.sh leaves the idle loop out); the plugin is
+#           written to QEMU 7.2's plugin interface, which the QEMU of
+#           smpicount no longer loads.
 #   tcgprofile  (not in the default modes) the same plugin on a plain TCG
 #           boot, without its memory callbacks: which of those events the
 #           wall clock brings about (timer ticks, idling, preemptions that
@@ -132,14 +134,17 @@ if ! [[ $boots =~ ^[1-9][0-9]*$ ]]; then
 	exit 2
 fi
 
-# The boots of mode $1: icount-2... are the further icount boots.
+# The boots of mode $1 of kernel $2 found in $out: icount-2... are the
+# further icount (and smpicount) boots.  A run removes the further boots
+# of an earlier run that it does not make again (below), so --report finds
+# those of the last run, whatever PEBENCH_BOOTS it is given.
 runs_of() {
-	local b
+	local d
 	echo "$1"
 	if [[ $1 == icount || $1 == smpicount ]]; then
-		for ((b = 2; b <= boots; b++)); do
-			echo "$1-$b"
-		done
+		for d in "$out/$2/$1"-[0-9]*; do
+			[[ -d $d ]] && echo "${d##*/}"
+		done | sort -t- -k2,2n
 	fi
 }
 
@@ -216,10 +221,11 @@ bench_bin=$out/bin/procevent_bench
 plugin=$out/bin/icount_prof.so
 qemu_sid=
 if [[ " $modes " == *" smpicount "* && $report_only -eq 0 ]]; then
-	qemu_sid=$("$here/qemu-sid.sh") || {
-		echo "bench: no QEMU for the smpicount clock (bench/qemu-sid.sh)" >&2
-		exit 2
-	}
+	if ! qemu_sid=$("${as_root[@]}" "$here/qemu-sid.sh"); then
+		echo "bench: no QEMU for the smpicount clock (bench/qemu-sid.sh): leaving it out" >&2
+		modes=$(echo " $modes " | sed 's/ smpicount / /; s/^ *//; s/ *$//')
+		failed=1
+	fi
 fi
 if [[ " $modes " == *profile* && $report_only -eq 0 ]]; then
 	cc -shared -fPIC -O2 -Wall -Wextra -Wno-unused-parameter -Werror \
@@ -303,7 +309,7 @@ boot() {
 		accel=(-accel tcg -icount shift=0,sleep=off -smp "$smp_cpus")
 		args="PEBENCH_ONLY=smp PEBENCH_REPS=$reps PEBENCH_SCALE=$scale"
 		[[ -n ${PEBENCH_HOLD_WARN:-} ]] && args+=" PEBENCH_HOLD_WARN=$PEBENCH_HOLD_WARN"
-	[[ -n ${PEBENCH_SLICE_US:-} ]] && args+=" PEBENCH_SLICE_US=$PEBENCH_SLICE_US"
+		[[ -n ${PEBENCH_SLICE_US:-} ]] && args+=" PEBENCH_SLICE_US=$PEBENCH_SLICE_US"
 		qemu=$qemu_sid
 		;;
 	smpprofile)
@@ -337,6 +343,7 @@ failed=${failed_7x:-0}
 if [[ $report_only -eq 0 ]]; then
 for k in "${kernels[@]}"; do
 	pack "$k"
+	rm -rf "$out/$k"/icount-[0-9]* "$out/$k"/smpicount-[0-9]*
 done
 
 # icount (and profile) boots measure guest instructions, not host time:
@@ -391,12 +398,12 @@ done
 
 columns=()
 for k in "${kernels[@]}"; do
-	for m in $(for m in $modes; do runs_of "$m"; done); do
+	for m in $(for m in $modes; do runs_of "$m" "$k"; done); do
 		[[ $m == *profile ]] && continue
 		log=$out/$k/$m/console.log
 		grep -q '^PEBENCH-DONE' "$log" 2>/dev/null || continue
-		[[ $boots -gt 1 && ($m == icount* || $m == smpicount*) ]] ||
-			columns+=("$k/$m")
+		n=$(runs_of "${m%%-*}" "$k" | wc -l)
+		[[ $n -gt 1 ]] || columns+=("$k/$m")
 		awk -F, -v k="$k" -v m="$m" '
 		/^PEBENCH-METRIC,/ {
 			print k "," m ",metric," $2 "," $3 ",,,," $4
@@ -415,9 +422,11 @@ done
 
 # Several icount boots: per kernel and clock, the median of each figure
 # and ratio over the boots that finished, its verdict taken again.
-if [[ $boots -gt 1 ]]; then
-	for k in "${kernels[@]}"; do
+medians=
+for k in "${kernels[@]}"; do
 	for clock in icount smpicount; do
+		[[ " $modes " == *" $clock "* ]] || continue
+		[[ $(runs_of "$clock" "$k" | wc -l) -gt 1 ]] || continue
 		awk -F, -v k="$k" -v c="$clock" '
 		$1 == k && ($2 == c || substr($2, 1, length(c) + 1) == c "-") &&
 		$2 !~ /-median$/ && $3 != "kind" {
@@ -447,11 +456,11 @@ if [[ $boots -gt 1 ]]; then
 		if [[ -s $csv.median ]]; then
 			cat "$csv.median" >>"$csv"
 			columns+=("$k/$clock-median")
+			medians+=" $k/$clock: $(awk -F, -v k="$k" -v c="$clock" '$1 == k && ($2 == c || substr($2, 1, length(c) + 1) == c "-") && $2 !~ /-median$/ && !($2 in b) { b[$2] = 1; n++ } END { print n + 0 }' "$csv") boots;"
 		fi
 		rm -f "$csv.median"
 	done
-	done
-fi
+done
 
 if [[ ${#columns[@]} -eq 0 ]]; then
 	only_profiles=1
@@ -464,7 +473,7 @@ if [[ ${#columns[@]} -eq 0 ]]; then
 fi
 
 # One row per figure, one column per boot.  Ratios carry their verdict.
-[[ $boots -gt 1 ]] && echo "bench: icount-median, smpicount-median: per kernel, the median of $boots boots (each boot in $csv)"
+[[ -n $medians ]] && echo "bench: medians over the boots that finished (each boot in $csv):$medians"
 awk -F, -v cols="${columns[*]}" '
 function short(kc,   a, b) {
 	split(kc, a, "/"); split(a[1], b, ".")
@@ -479,7 +488,7 @@ NR > 1 {
 END {
 	nc = split(cols, c, " ")
 	printf "%-26s %-8s", "ratio", "target"
-	for (i = 1; i <= nc; i++) printf " %16s", short(c[i])
+	for (i = 1; i <= nc; i++) printf " %19s", short(c[i])
 	printf "\n"
 	for (j = 1; j <= n; j++) {
 		r = order[j]
@@ -488,14 +497,14 @@ END {
 		printf "%-26s %-8s", r, t
 		for (i = 1; i <= nc; i++) {
 			v = val[r, c[i]]
-			if (v == "") { printf " %16s", "?"; continue }
+			if (v == "") { printf " %19s", "?"; continue }
 			m = verdict[r, c[i]]
-			printf " %9.3f %-6s", v, (m == "-" ? "" : m)
+			printf " %12.3f %-6s", v, (m == "-" ? "" : m)
 		}
 		printf "  %s\n", desc[r]
 	}
 	printf "\n%-26s %-8s", "figure (us)", ""
-	for (i = 1; i <= nc; i++) printf " %16s", short(c[i])
+	for (i = 1; i <= nc; i++) printf " %19s", short(c[i])
 	printf "\n"
 	for (j = 1; j <= n; j++) {
 		r = order[j]
@@ -503,8 +512,8 @@ END {
 		printf "%-26s %-8s", r, ""
 		for (i = 1; i <= nc; i++) {
 			v = val[r, c[i]]
-			if (v == "") printf " %16s", "?"
-			else printf " %16.2f", v / 1000
+			if (v == "") printf " %19s", "?"
+			else printf " %19.2f", v / 1000
 		}
 		printf "  %s\n", desc[r]
 	}
