@@ -143,7 +143,9 @@ runs_of() {
 	echo "$1"
 	if [[ $1 == icount || $1 == smpicount ]]; then
 		for d in "$out/$2/$1"-[0-9]*; do
-			[[ -d $d ]] && echo "${d##*/}"
+			if [[ -d $d ]]; then
+				echo "${d##*/}"
+			fi
 		done | sort -t- -k2,2n
 	fi
 }
