@@ -51,6 +51,12 @@
 #           CPUs (report.sh leaves the idle loop out); the plugin is
 #           written to QEMU 7.2's plugin interface, which the QEMU of
 #           smpicount no longer loads.
+#   smpicountprofile  (not in the default modes) the profile's loops with
+#           the same pinning under -icount with PEBENCH_SMP_CPUS CPUs, on
+#           the QEMU of smpicount, with the plugin built for its plugin
+#           interface: the instructions of both CPUs per function, as a
+#           path length (smpprofile's counts include what host time
+#           brings).
 #   tcgprofile  (not in the default modes) the same plugin on a plain TCG
 #           boot, without its memory callbacks: which of those events the
 #           wall clock brings about (timer ticks, idling, preemptions that
@@ -221,17 +227,20 @@ out=$(cd "$out" && pwd)
 [[ $report_only -eq 1 ]] || make -s -C "$here" OUTPUT="$out/bin"
 bench_bin=$out/bin/procevent_bench
 plugin=$out/bin/icount_prof.so
+plugin7=$out/bin/icount_prof_v7.so
 qemu_sid=
-if [[ " $modes " == *" smpicount "* && $report_only -eq 0 ]]; then
+if [[ " $modes " == *" smpicount"* && $report_only -eq 0 ]]; then
 	if ! qemu_sid=$("${as_root[@]}" "$here/qemu-sid.sh"); then
-		echo "bench: no QEMU for the smpicount clock (bench/qemu-sid.sh): leaving it out" >&2
-		modes=$(echo " $modes " | sed 's/ smpicount / /; s/^ *//; s/ *$//')
+		echo "bench: no QEMU for the smpicount clocks (bench/qemu-sid.sh): leaving them out" >&2
+		modes=$(echo " $modes " | sed 's/ smpicount / /; s/ smpicountprofile / /; s/^ *//; s/ *$//')
 		failed=1
 	fi
 fi
 if [[ " $modes " == *profile* && $report_only -eq 0 ]]; then
 	cc -shared -fPIC -O2 -Wall -Wextra -Wno-unused-parameter -Werror \
 		-o "$plugin" "$here/profile/icount_prof.c"
+	cc -shared -fPIC -O2 -Wall -Wextra -Wno-unused-parameter -Werror \
+		-DPE_PLUGIN_API=7 -o "$plugin7" "$here/profile/icount_prof.c"
 fi
 
 # --- one initramfs per kernel -----------------------------------------------
@@ -307,6 +316,12 @@ boot() {
 		accel=(-accel tcg,thread=multi -smp "$smp_cpus")
 		args+=" PEBENCH_REPS=$tcg_reps PEBENCH_SCALE=$tcg_scale"
 		;;
+	smpicountprofile)
+		accel=(-accel tcg -icount shift=0,sleep=off -smp "$smp_cpus"
+		       -plugin "$plugin7,out=$dir/icount_prof.out")
+		args+=" PEBENCH_PROFILE=1 PEBENCH_PEER=1 PEBENCH_SCALE=$scale nokaslr"
+		qemu=$qemu_sid
+		;;
 	smpicount)
 		accel=(-accel tcg -icount shift=0,sleep=off -smp "$smp_cpus")
 		args="PEBENCH_ONLY=smp PEBENCH_REPS=$reps PEBENCH_SCALE=$scale"
@@ -354,11 +369,11 @@ done
 for ((wave = 1; wave <= boots; wave++)); do
 	pids=()
 	for k in "${kernels[@]}"; do
-		for m in icount smpicount profile; do
+		for m in icount smpicount profile smpicountprofile; do
 			[[ " $modes " == *" $m "* ]] || continue
 			r=$m
 			if [[ $wave -gt 1 ]]; then
-				[[ $m == profile ]] && continue
+				[[ $m == *profile ]] && continue
 				r=$m-$wave
 			fi
 			echo "bench: $k $r: booting"
@@ -372,7 +387,7 @@ for ((wave = 1; wave <= boots; wave++)); do
 done
 for k in "${kernels[@]}"; do
 	for m in $modes; do
-		[[ $m == icount || $m == smpicount || $m == profile ]] && continue
+		[[ $m == icount || $m == smpicount || $m == profile || $m == smpicountprofile ]] && continue
 		echo "bench: $k $m: booting"
 		boot "$k" "$m" || failed=1
 	done
@@ -386,7 +401,7 @@ samples=$out/samples.csv
 echo "kernel,clock,kind,name,value,op,target,verdict,description" >"$csv"
 echo "kernel,clock,name,run,ns" >"$samples"
 for k in "${kernels[@]}"; do
-	for m in profile tcgprofile smpprofile; do
+	for m in profile tcgprofile smpprofile smpicountprofile; do
 		[[ " $modes " == *" $m "* ]] || continue
 		d=$out/$k/$m
 		[[ -s $d/icount_prof.out ]] || continue

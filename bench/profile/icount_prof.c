@@ -27,11 +27,15 @@
  * mem=off there are no memory callbacks (loads+stores 0, refills of code
  * pages only): for plain TCG boots, which the callbacks would slow most.
  * bench/profile/report.sh turns all that into figures per function and
- * per iteration.  Every vCPU counts into the same phase: use it with
- * -smp 1.
+ * per iteration.  Every vCPU counts into the same phase, and the counts
+ * are not atomic: use it where the vCPUs share one host thread (-smp 1,
+ * -icount, or thread=single).
  *
- * The plugin API is QEMU's (version 1, as in QEMU 7.2 of Debian 12); only
- * the entry points used here are declared.
+ * The plugin API is QEMU's, version 1 as in QEMU 7.2 of Debian 12, or
+ * built with -DPE_PLUGIN_API=7 for QEMU 11 (bench/qemu-sid.sh), where the
+ * translation callback takes the block and a user pointer and an
+ * instruction's bytes are copied out; only the entry points used here are
+ * declared.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -66,8 +70,17 @@ enum qemu_plugin_mem_rw {
 	QEMU_PLUGIN_MEM_RW,
 };
 
+#ifndef PE_PLUGIN_API
+#define PE_PLUGIN_API 1
+#endif
+#if PE_PLUGIN_API >= 7
+typedef void (*pe_tb_trans_cb_t)(struct qemu_plugin_tb *tb, void *userdata);
+void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id,
+					   pe_tb_trans_cb_t cb, void *userdata);
+#else
 void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id,
 					   qemu_plugin_vcpu_tb_trans_cb_t cb);
+#endif
 void qemu_plugin_register_vcpu_tb_exec_cb(struct qemu_plugin_tb *tb,
 					  qemu_plugin_vcpu_udata_cb_t cb,
 					  enum qemu_plugin_cb_flags flags,
@@ -87,12 +100,17 @@ size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
 uint64_t qemu_plugin_tb_vaddr(const struct qemu_plugin_tb *tb);
 struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb,
 						 size_t idx);
+#if PE_PLUGIN_API >= 7
+size_t qemu_plugin_insn_data(const struct qemu_plugin_insn *insn, void *dest,
+			     size_t len);
+#else
 const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *insn);
+#endif
 size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn);
 
 #define EXPORT __attribute__((visibility("default")))
 
-EXPORT int qemu_plugin_version = 1;
+EXPORT int qemu_plugin_version = PE_PLUGIN_API;
 
 #define MAX_PHASES	64
 
@@ -210,7 +228,11 @@ static void on_stop(unsigned int vcpu, void *data)
 	phase = -1;
 }
 
+#if PE_PLUGIN_API >= 7
+static void on_translate(struct qemu_plugin_tb *tb, void *userdata)
+#else
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+#endif
 {
 	struct block *b = calloc(1, sizeof(*b));
 	size_t i, n = qemu_plugin_tb_n_insns(tb);
@@ -226,7 +248,15 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	for (i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 		size_t len = qemu_plugin_insn_size(insn);
+#if PE_PLUGIN_API >= 7
+		unsigned char bytes[16];
+		const void *data = bytes;
+
+		qemu_plugin_insn_data(insn, bytes,
+				      len < sizeof(bytes) ? len : sizeof(bytes));
+#else
 		const void *data = qemu_plugin_insn_data(insn);
+#endif
 		int ev = insn_event(data, len);
 
 		if (count_mem)
@@ -296,7 +326,11 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info,
 			return -1;
 		}
 	}
+#if PE_PLUGIN_API >= 7
+	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate, NULL);
+#else
 	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
+#endif
 	qemu_plugin_register_atexit_cb(id, on_atexit, NULL);
 	return 0;
 }
