@@ -48,9 +48,8 @@
 #   smpprofile  the profile's loops with the same pinning, on plain TCG
 #           with PEBENCH_SMP_CPUS CPUs run by one host thread
 #           (thread=single): the plugin counts the instructions of both
-#           CPUs (report.sh leaves the idle loop out); the plugin is
-#           written to QEMU 7.2's plugin interface, which the QEMU of
-#           smpicount no longer loads.
+#           CPUs (report.sh leaves the idle loop out), and with them
+#           the tick and timer work of the host time an iteration takes.
 #   smpicountprofile  (not in the default modes) the profile's loops with
 #           the same pinning under -icount with PEBENCH_SMP_CPUS CPUs, on
 #           the QEMU of smpicount, with the plugin built for its plugin
