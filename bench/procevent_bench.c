@@ -1439,24 +1439,14 @@ static void bench_smp(void)
  */
 static void bench_profile(void)
 {
-	double prev, cur;
 	pid_t sub;
-	int i;
 
 	/*
-	 * Unmarked first: work the kernel defers after the module load (the
-	 * crypto self-test of its signature check on 6.12) would be counted.
-	 * Until two loops agree within 2%: on 7.3 that work (RSA) outlasted
-	 * one loop and took half of the next.
+	 * One unmarked loop first, to warm what a first run pays.  The work
+	 * the kernel defers after the module load (its crypto self-tests)
+	 * is over: main() waited for it.
 	 */
-	prev = fork_run();
-	for (i = 0; i < 10; i++) {
-		settle();
-		cur = fork_run();
-		if (fabs(cur - prev) < prev / 50)
-			break;
-		prev = cur;
-	}
+	fork_run();
 	settle();
 	/* PEBENCH_PEER=1 (two CPUs): the answering sides on CPU 1. */
 	if (getenv("PEBENCH_PEER") && sysconf(_SC_NPROCESSORS_ONLN) > 1) {
