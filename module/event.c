@@ -39,11 +39,11 @@
  * that fails too, or cannot be done, is the event lost, counted per type.
  */
 static DEFINE_RAW_SPINLOCK(pe_pool_lock);
-static LIST_HEAD(pe_pool);		/* protected by pe_pool_lock */
+static HLIST_HEAD(pe_pool);		/* protected by pe_pool_lock */
 static unsigned int pe_pool_count;	/* (pe_pool_lock), peeked by the refill */
 static unsigned int pe_pool_size = 256;
 /* Events taken by the probes and not yet freed, for unload. */
-static LIST_HEAD(pe_live);		/* protected by pe_pool_lock */
+static HLIST_HEAD(pe_live);		/* protected by pe_pool_lock */
 
 /* Probes that found the pool empty (and allocated, where they may). */
 atomic64_t pe_pool_misses = ATOMIC64_INIT(0);
@@ -96,7 +96,7 @@ static void pe_pool_fill_to(unsigned int target, unsigned int batch)
 		if (!ev)
 			return;
 		raw_spin_lock_irqsave(&pe_pool_lock, flags);
-		list_add(&ev->node, &pe_pool);
+		hlist_add_head(&ev->pool_node, &pe_pool);
 		WRITE_ONCE(pe_pool_count, pe_pool_count + 1);
 		raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
 	}
@@ -104,7 +104,11 @@ static void pe_pool_fill_to(unsigned int target, unsigned int batch)
 
 static void pe_pool_fill(unsigned int batch)
 {
-	pe_pool_fill_to(READ_ONCE(pe_pool_size), batch);
+	unsigned int size = READ_ONCE(pe_pool_size);
+
+	/* Racy peek, here too: every task work calls this. */
+	if (READ_ONCE(pe_pool_count) < size)
+		pe_pool_fill_to(size, batch);
 }
 
 /*
@@ -127,18 +131,20 @@ static struct workqueue_struct *pe_pool_wq;
 /* Free what the pool holds beyond pe_pool_size. */
 static void pe_pool_trim(void)
 {
-	struct pe_event *ev, *tmp;
+	struct hlist_node *tmp;
+	struct pe_event *ev;
 	unsigned long flags;
-	LIST_HEAD(excess);
+	HLIST_HEAD(excess);
 
 	raw_spin_lock_irqsave(&pe_pool_lock, flags);
 	while (pe_pool_count > READ_ONCE(pe_pool_size)) {
-		ev = list_first_entry(&pe_pool, struct pe_event, node);
-		list_move(&ev->node, &excess);
+		ev = hlist_entry(pe_pool.first, struct pe_event, pool_node);
+		hlist_del(&ev->pool_node);
+		hlist_add_head(&ev->pool_node, &excess);
 		WRITE_ONCE(pe_pool_count, pe_pool_count - 1);
 	}
 	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
-	list_for_each_entry_safe(ev, tmp, &excess, node)
+	hlist_for_each_entry_safe(ev, tmp, &excess, pool_node)
 		kfree(ev);
 }
 
@@ -245,10 +251,7 @@ static struct pe_event *pe_pool_alloc_atomic(void)
 		return NULL;
 	if (IS_ENABLED(CONFIG_PREEMPT_RT) && !preemptible())
 		return NULL;
-	ev = kzalloc(sizeof(*ev), GFP_ATOMIC | __GFP_NOWARN);
-	if (ev)
-		INIT_LIST_HEAD(&ev->node);
-	return ev;
+	return kzalloc(sizeof(*ev), GFP_ATOMIC | __GFP_NOWARN);
 }
 
 /*
@@ -262,12 +265,12 @@ static struct pe_event *__pe_pool_take(bool live)
 	bool low;
 
 	raw_spin_lock_irqsave(&pe_pool_lock, flags);
-	if (!list_empty(&pe_pool)) {
-		ev = list_first_entry(&pe_pool, struct pe_event, node);
-		list_del_init(&ev->node);
+	if (!hlist_empty(&pe_pool)) {
+		ev = hlist_entry(pe_pool.first, struct pe_event, pool_node);
+		hlist_del_init(&ev->pool_node);
 		WRITE_ONCE(pe_pool_count, pe_pool_count - 1);
 		if (live)
-			list_add(&ev->live, &pe_live);
+			hlist_add_head(&ev->pool_node, &pe_live);
 	}
 	low = pe_pool_count < READ_ONCE(pe_pool_size) / 2;
 	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
@@ -279,7 +282,7 @@ static struct pe_event *__pe_pool_take(bool live)
 	ev = pe_pool_alloc_atomic();
 	if (ev && live) {
 		raw_spin_lock_irqsave(&pe_pool_lock, flags);
-		list_add(&ev->live, &pe_live);
+		hlist_add_head(&ev->pool_node, &pe_live);
 		raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
 	}
 	return ev;
@@ -298,7 +301,7 @@ void pe_pool_give(struct pe_event *ev)
 
 	memset(ev, 0, sizeof(*ev));
 	raw_spin_lock_irqsave(&pe_pool_lock, flags);
-	list_add(&ev->node, &pe_pool);
+	hlist_add_head(&ev->pool_node, &pe_pool);
 	WRITE_ONCE(pe_pool_count, pe_pool_count + 1);
 	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
 }
@@ -319,6 +322,7 @@ struct pe_event *__pe_event_get(u32 type, struct task_struct *task,
 		return NULL;
 	}
 	atomic_inc(&pe_inflight);
+	INIT_LIST_HEAD(&ev->node);
 	INIT_HLIST_NODE(&ev->ack_node);
 	INIT_HLIST_NODE(&ev->claim_node);
 	ev->state = PE_EV_RAISED;
@@ -340,7 +344,7 @@ void pe_event_unget(struct pe_event *ev)
 	unsigned long flags;
 
 	raw_spin_lock_irqsave(&pe_pool_lock, flags);
-	list_del(&ev->live);
+	hlist_del(&ev->pool_node);
 	raw_spin_unlock_irqrestore(&pe_pool_lock, flags);
 	pe_pool_give(ev);
 	/* Probes are gone before module exit waits for zero: no wake-up. */
@@ -353,10 +357,10 @@ static void pe_event_free(struct pe_event *ev)
 
 	put_pid(ev->sender);
 	raw_spin_lock_irqsave(&pe_pool_lock, flags);
-	list_del(&ev->live);
+	hlist_del(&ev->pool_node);
 	if (pe_pool_count < pe_pool_cap()) {
 		memset(ev, 0, sizeof(*ev));
-		list_add(&ev->node, &pe_pool);
+		hlist_add_head(&ev->pool_node, &pe_pool);
 		WRITE_ONCE(pe_pool_count, pe_pool_count + 1);
 		ev = NULL;
 	}
@@ -381,7 +385,8 @@ bool pe_unloading;
 static void pe_events_orphan(void)
 {
 	struct pid *refs[PE_ORPHAN_BATCH];
-	struct pe_event *ev, *tmp;
+	struct hlist_node *tmp;
+	struct pe_event *ev;
 	unsigned int n;
 	bool again;
 
@@ -390,13 +395,13 @@ static void pe_events_orphan(void)
 	do {
 		n = 0;
 		raw_spin_lock_irq(&pe_pool_lock);
-		list_for_each_entry_safe(ev, tmp, &pe_live, live) {
+		hlist_for_each_entry_safe(ev, tmp, &pe_live, pool_node) {
 			if (n == PE_ORPHAN_BATCH)
 				break;
 			if (atomic_cmpxchg(&ev->started, PE_START_NOT,
 					   PE_START_ORPHANED) != PE_START_NOT)
 				continue;
-			list_del_init(&ev->live);
+			hlist_del_init(&ev->pool_node);
 			if (ev->claim)
 				pe_claim_unlink(ev);
 			refs[n++] = ev->sender;
@@ -705,7 +710,9 @@ void pe_event_deliver(struct pe_event *ev, struct list_head *pos)
 		 */
 		if (sub->owner == task_tgid(ev->task))
 			continue;
-		if (!pe_sub_in_scope(sub, ev->task))
+		/* Most handles see every task: no call for those. */
+		if (sub->scope != PROCEVENT_SCOPE_ALL &&
+		    !pe_sub_in_scope(sub, ev->task))
 			continue;
 		/* SPEC 9.1: ids increase in the order events first queue. */
 		if (!ev->id)
@@ -777,9 +784,13 @@ void pe_sub_pass_own_events(struct pe_sub *sub)
 	}
 }
 
-/* A task blocked in RECV or read(), on its handle's readers list. */
+/*
+ * A task blocked in RECV or read(), on its handle's readers list (an
+ * hlist, newest first: the kernel's list checks cost a call on each
+ * insert and removal of a list_head, and a reader blocks once per event).
+ */
 struct pe_reader {
-	struct list_head node;
+	struct hlist_node node;
 	struct task_struct *task;
 };
 
@@ -793,7 +804,7 @@ void pe_sub_wake(struct pe_sub *sub)
 	struct pe_reader *r;
 
 	lockdep_assert_held(&pe_lock);
-	list_for_each_entry(r, &sub->readers, node)
+	hlist_for_each_entry(r, &sub->readers, node)
 		wake_up_process(r->task);
 	/* Pairs with the barrier in pe_poll(). */
 	if (wq_has_sleeper(&sub->wq))
@@ -802,7 +813,7 @@ void pe_sub_wake(struct pe_sub *sub)
 
 /*
  * The task to yield to while @ev waits on its handle, when it last ran on
- * this CPU: the oldest task blocked in RECV or read() on the handle, else
+ * this CPU: the latest task blocked in RECV or read() on the handle, else
  * the handle owner's main thread if it is runnable, which may be a reader
  * preempted between an ack and its next receive.  Yielding to that one too
  * keeps the held task awake for the ack: asleep, its wake-up by the ack
@@ -816,9 +827,9 @@ static struct task_struct *pe_event_reader(struct pe_event *ev)
 	lockdep_assert_held(&pe_lock);
 	if (ev->state != PE_EV_QUEUED)
 		return NULL;
-	if (!list_empty(&ev->sub->readers)) {
-		reader = list_first_entry(&ev->sub->readers, struct pe_reader,
-					  node)->task;
+	if (!hlist_empty(&ev->sub->readers)) {
+		reader = hlist_entry(ev->sub->readers.first, struct pe_reader,
+				     node)->task;
 		if (task_cpu(reader) != raw_smp_processor_id())
 			return NULL;
 		get_task_struct(reader);
@@ -1144,13 +1155,13 @@ static int __pe_event_recv(struct pe_sub *sub, struct procevent_event *rec,
 			return -EAGAIN;
 		if (signal_pending(current))
 			return -ERESTARTSYS;
-		list_add_tail(&me.node, &sub->readers);
+		hlist_add_head(&me.node, &sub->readers);
 		set_current_state(TASK_INTERRUPTIBLE);
 		spin_unlock(&pe_lock);
 		schedule();
 		__set_current_state(TASK_RUNNING);
 		spin_lock(&pe_lock);
-		list_del(&me.node);
+		hlist_del(&me.node);
 	}
 }
 

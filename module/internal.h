@@ -37,7 +37,7 @@
  *   RAISED --module unload before the task work ran--> orphaned: the
  *            task work becomes kfree() of the event (event.c)
  *
- * An event is in exactly one place: the pool list, nowhere (RAISED: owned
+ * An event is in exactly one place: the pool, nowhere (RAISED: owned
  * by the task's task work list), one handle's queue, or one handle's
  * received list and the ack table (event.c).  Every event taken from the
  * pool is also on the live list until it is freed.  The held task frees
@@ -102,8 +102,12 @@ struct pe_sub;
 struct pe_event {
 	/* First: an orphaned task work is kfree() of this address. */
 	struct callback_head twork;	/* RAISED: on the task's work list */
-	struct list_head node;		/* pool, or its handle's lists */
-	struct list_head live;		/* (pe_pool_lock) taken from the pool */
+	/*
+	 * (pe_pool_lock) in the pool while free, on the live list once
+	 * taken: hlists, which the kernel's list checks do not cost.
+	 */
+	struct hlist_node pool_node;
+	struct list_head node;		/* its handle's lists */
 	atomic_t started;		/* enum pe_start: work ran or orphaned */
 	struct hlist_node ack_node;	/* RECEIVED: in pe_acks by id */
 	struct pe_sub *sub;		/* QUEUED/RECEIVED: handle it waits on */
@@ -159,7 +163,7 @@ struct pe_sub {
 	struct pid_namespace *scope_ns;	/* (L) SCOPE_PIDNS: reference */
 	struct pid *opener;		/* process that opened the handle */
 	char opener_comm[TASK_COMM_LEN];
-	struct list_head readers;	/* (L) blocked in RECV or read() */
+	struct hlist_head readers;	/* (L) blocked in RECV or read() */
 	wait_queue_head_t wq;		/* poll and epoll */
 };
 

@@ -39,7 +39,7 @@ static int pe_open(struct inode *inode, struct file *file)
 	INIT_LIST_HEAD(&sub->node);
 	INIT_LIST_HEAD(&sub->queue);
 	INIT_LIST_HEAD(&sub->received);
-	INIT_LIST_HEAD(&sub->readers);
+	INIT_HLIST_HEAD(&sub->readers);
 	init_waitqueue_head(&sub->wq);
 	sub->opener = get_pid(task_tgid(current));
 	get_task_comm(sub->opener_comm, current);
