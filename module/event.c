@@ -1071,15 +1071,20 @@ static pid_t pe_pid_nr(struct pid *pid, struct pid_namespace *ns)
 	return pid_nr_ns(pid, ns);
 }
 
-/* Fill the record a reader receives; pids and ids in the reader's view. */
+/*
+ * Fill the record a reader receives; pids and ids in the reader's view.
+ * Every field is assigned, so the caller's buffer needs no memset first
+ * (the record has no padding); a field added to the record changes its
+ * size and stops the build here until it is assigned too.
+ */
 static void pe_event_record(struct pe_event *ev, struct procevent_event *rec)
 {
 	struct pid_namespace *ns = task_active_pid_ns(current);
 	struct user_namespace *uns = current_user_ns();
 	struct task_struct *tsk = ev->task;
 
+	BUILD_BUG_ON(sizeof(*rec) != 96);
 	lockdep_assert_held(&pe_lock);
-	memset(rec, 0, sizeof(*rec));
 	rec->size = sizeof(*rec);
 	rec->type = ev->type;
 	rec->id = ev->id;
@@ -1103,9 +1108,8 @@ static void pe_event_record(struct pe_event *ev, struct procevent_event *rec)
 		rec->sender_uid = ev->claimed_uid;
 	} else {
 		rec->sender_pid = pe_pid_nr(ev->sender, ns);
-		if (uid_valid(ev->sender_uid))
-			rec->sender_uid = from_kuid_munged(uns,
-							   ev->sender_uid);
+		rec->sender_uid = uid_valid(ev->sender_uid) ?
+				  from_kuid_munged(uns, ev->sender_uid) : 0;
 	}
 	rec->start_time_ns = ev->start_time_ns;
 	rec->time_ns = ev->time_ns;

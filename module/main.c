@@ -56,10 +56,17 @@ static int pe_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * The records and acks below are written whole before they are read or
+ * copied out (pe_event_record() assigns every field of a record), so they
+ * are left out of the kernel's zeroing of stack variables
+ * (CONFIG_INIT_STACK_ALL_ZERO, Debian's default), which would otherwise
+ * clear them on every call.
+ */
 static long pe_ioctl_recv(struct pe_sub *sub, void __user *uarg,
 			  bool nonblock)
 {
-	struct procevent_event rec;
+	struct procevent_event rec __uninitialized;
 	int err;
 
 	err = pe_event_recv(sub, &rec, nonblock);
@@ -131,7 +138,7 @@ static long pe_ioctl_ack_recv(struct pe_sub *sub,
 			      size_t usize, bool nonblock)
 {
 	const size_t out = offsetof(struct procevent_ack_recv, acked);
-	struct procevent_ack_recv ar;
+	struct procevent_ack_recv ar __uninitialized;
 	bool acked;
 	int err;
 
@@ -217,7 +224,7 @@ static ssize_t pe_read(struct file *file, char __user *buf, size_t count,
 {
 	struct pe_sub *sub = file->private_data;
 	bool nonblock = file->f_flags & O_NONBLOCK;
-	struct procevent_event recs[PE_READ_BATCH];
+	struct procevent_event recs[PE_READ_BATCH] __uninitialized;
 	const size_t rsize = sizeof(recs[0]);
 	size_t done = 0, want, left, copied;
 	int n, err = 0;
@@ -256,7 +263,7 @@ static ssize_t pe_write(struct file *file, const char __user *buf,
 			size_t count, loff_t *ppos)
 {
 	struct pe_sub *sub = file->private_data;
-	struct procevent_ack acks[PE_WRITE_BATCH];
+	struct procevent_ack acks[PE_WRITE_BATCH] __uninitialized;
 	const size_t asize = sizeof(acks[0]);
 	size_t done = 0, want, left, whole;
 	unsigned int applied;
