@@ -60,6 +60,7 @@ start=$SECONDS
 echo "qemu-sid: making a $suite root with $package ($hash)" >&2
 if ! mmdebstrap --variant=minbase --mode=root --quiet \
 	--include="$package" \
+	--aptopt='Acquire::Check-Valid-Until "false"' \
 	--aptopt='APT::Install-Recommends "false"' \
 	--aptopt='Acquire::Retries "3"' \
 	--dpkgopt='path-exclude=/usr/share/man/*' \
