@@ -246,7 +246,10 @@ make_root() {
 	for p in "${trim_dirs[@]}"; do
 		trim+=" \"\$1/${p//\/R\//\/$r\/}\""
 	done
+	# The archive may serve Release files past their Valid-Until (a
+	# snapshot): the machine's own apt reads them, so may this root's.
 	if mmdebstrap --variant=minbase --include="$pkgs" \
+			--aptopt='Acquire::Check-Valid-Until "false"' \
 			--customize-hook="test -f \"\$1/boot/vmlinuz-$r\" && test -f \"\$1/boot/initrd.img-$r\"" \
 			--customize-hook="rm -rf$trim" \
 			--customize-hook="chroot \"\$1\" depmod -a $r" \
