@@ -710,9 +710,7 @@ void pe_event_deliver(struct pe_event *ev, struct list_head *pos)
 		 */
 		if (sub->owner == task_tgid(ev->task))
 			continue;
-		/* Most handles see every task: no call for those. */
-		if (sub->scope != PROCEVENT_SCOPE_ALL &&
-		    !pe_sub_in_scope(sub, ev->task))
+		if (!pe_sub_in_scope(sub, ev->task))
 			continue;
 		/* SPEC 9.1: ids increase in the order events first queue. */
 		if (!ev->id)

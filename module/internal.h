@@ -199,8 +199,16 @@ bool pe_task_is_subscriber(struct task_struct *task);
 void pe_sub_release(struct pe_sub *sub);
 void pe_sub_owners_exit(void);
 int pe_sub_set_scope(struct pe_sub *sub, const struct procevent_scope *sc);
-bool pe_sub_in_scope(struct pe_sub *sub, struct task_struct *task);
+bool __pe_sub_in_scope(struct pe_sub *sub, struct task_struct *task);
 unsigned int pe_sub_position(struct pe_sub *sub);
+
+/* (L) Most handles see every task: those cost no call per delivery. */
+static inline bool pe_sub_in_scope(struct pe_sub *sub,
+				   struct task_struct *task)
+{
+	return sub->scope == PROCEVENT_SCOPE_ALL ||
+	       __pe_sub_in_scope(sub, task);
+}
 
 /* event.c: the event life cycle */
 int pe_pool_init(void);

@@ -325,12 +325,14 @@ void pe_sub_release(struct pe_sub *sub)
 }
 
 /*
- * Is @task in the scope of @sub?  Checked when it is the handle's turn, so
- * a task moved between cgroups during a hold is judged by where it is
- * then.  O(1) for cgroups (ancestor table), O(pid ns depth) for pid
- * namespaces; never a scan of tasks.
+ * Is @task in the scope of @sub, a handle with a scope other than
+ * PROCEVENT_SCOPE_ALL?  (pe_sub_in_scope() answers the others without a
+ * call.)  Checked when it is the handle's turn, so a task moved between
+ * cgroups during a hold is judged by where it is then.  O(1) for cgroups
+ * (ancestor table), O(pid ns depth) for pid namespaces; never a scan of
+ * tasks.
  */
-bool pe_sub_in_scope(struct pe_sub *sub, struct task_struct *task)
+bool __pe_sub_in_scope(struct pe_sub *sub, struct task_struct *task)
 {
 	bool in = true;
 
