@@ -98,7 +98,11 @@ TEST_F(ackrecv, id_zero_receives_like_recv)
 	EXPECT_EQ(getuid(), a.event.uid);
 	EXPECT_TRUE(WIFEXITED(a.event.status));
 	EXPECT_EQ(7, WEXITSTATUS(a.event.status));
+	/* SIGNAL's fields are 0 in any other event (SPEC 2). */
 	EXPECT_EQ(0, a.event.signo);
+	EXPECT_EQ(0, a.event.si_code);
+	EXPECT_EQ(0, a.event.sender_pid);
+	EXPECT_EQ(0, a.event.sender_uid);
 	EXPECT_EQ(0, a.event.flags);
 	EXPECT_NE(0, a.event.time_ns);
 	EXPECT_EQ('\0', a.event.comm[sizeof(a.event.comm) - 1]);

@@ -593,7 +593,17 @@ TEST_F(api, read_and_write_many_in_one_call)
 	pe_fill(ev, sizeof(ev));
 	EXPECT_EQ(PE_MANY * PE_REC, read(fd, ev, sizeof(ev)));
 	for (i = 0; i < PE_MANY; i++) {
+		EXPECT_EQ(PE_REC, ev[i].size);
+		EXPECT_EQ(PROCEVENT_EXIT, ev[i].type);
 		EXPECT_EQ(k[i].pid, ev[i].pid);
+		EXPECT_EQ(10 + i, WEXITSTATUS(ev[i].status));
+		/* Every field written: SIGNAL's are 0 in an EXIT (SPEC 2). */
+		EXPECT_EQ(0, ev[i].signo);
+		EXPECT_EQ(0, ev[i].si_code);
+		EXPECT_EQ(0, ev[i].sender_pid);
+		EXPECT_EQ(0, ev[i].sender_uid);
+		EXPECT_EQ(0, ev[i].flags);
+		EXPECT_NE(0, ev[i].time_ns);
 		if (i)
 			EXPECT_LT(ev[i - 1].id, ev[i].id);
 		acks[i] = (struct procevent_ack){ .id = ev[i].id };
