@@ -122,6 +122,14 @@ static void pe_pool_refill(struct work_struct *work)
 }
 
 static DECLARE_WORK(pe_pool_work, pe_pool_refill);
+
+/* The first fill, at load: to pe_pool_size, no further (pe_pool_init()). */
+static void pe_pool_first_fill(struct work_struct *work)
+{
+	pe_pool_fill(UINT_MAX);
+}
+
+static DECLARE_WORK(pe_pool_first_work, pe_pool_first_fill);
 /*
  * Unbound and high-priority: the refill runs on whichever CPU is free
  * first, not behind the burst on the CPU that raised it.
@@ -202,12 +210,15 @@ int pe_pool_init(void)
 	pe_pool_ready = true;
 	kernel_param_unlock(THIS_MODULE);
 	/*
-	 * The first fill goes through the refill work, so that the pool
+	 * The first fill runs on the refill's workqueue, so that the pool
 	 * has its worker before the first burst: starting one then, in a
-	 * storm of exits and forks, took longer than the burst itself.
+	 * storm of exits and forks, took longer than the burst itself.  It
+	 * fills to pool_size, not to twice that as a refill in a burst does:
+	 * a pool above pe_pool_cap() frees each event given back, one
+	 * kfree() per event for the first pool_size events after a load.
 	 */
-	queue_work(pe_pool_wq, &pe_pool_work);
-	flush_work(&pe_pool_work);
+	queue_work(pe_pool_wq, &pe_pool_first_work);
+	flush_work(&pe_pool_first_work);
 	if (READ_ONCE(pe_pool_size) && !pe_pool_count)
 		return -ENOMEM;
 	return 0;

@@ -283,6 +283,34 @@ TEST_F(unload, reload_with_max_subscribers_2)
 	}
 }
 
+/*
+ * A load fills the pool to pool_size free events (the pool: line of
+ * /proc/procevent), given or by default, and no further: with no handle
+ * open no probe takes one.
+ */
+TEST_F(unload, load_fills_the_pool_to_pool_size)
+{
+	struct pe_stats st;
+
+	REQUIRE_KO();
+	ASSERT_EQ(0, unload_retrying());
+	ASSERT_EQ(0, wait_dev(0, PE_WAIT_MS));
+	ASSERT_EQ(0, pe_load_module("pool_size=100"));
+	ASSERT_EQ(0, wait_dev(1, PE_WAIT_MS));
+	ASSERT_EQ(0, pe_stats_read(&st));
+	EXPECT_EQ(100, st.pool_size);
+	EXPECT_EQ(100, st.pool_free);
+	EXPECT_EQ(0, st.pool_misses);
+
+	ASSERT_EQ(0, unload_retrying());
+	ASSERT_EQ(0, wait_dev(0, PE_WAIT_MS));
+	ASSERT_EQ(0, pe_load_module(""));
+	ASSERT_EQ(0, wait_dev(1, PE_WAIT_MS));
+	ASSERT_EQ(0, pe_stats_read(&st));
+	EXPECT_EQ(256, st.pool_size);
+	EXPECT_EQ(256, st.pool_free);
+}
+
 /* Open the FUSE file, then exit when told: the exit waits on its FLUSH. */
 static int open_file_then_exit(void *arg)
 {
