@@ -515,12 +515,17 @@ void pe_acks_remove(struct pe_event *ev)
 	hlist_del_init(&ev->ack_node);
 }
 
-/* Wake the held task, unless it is the caller (its own task work). */
+/*
+ * Wake the held task if it sleeps in its hold.  Awake (its own task work,
+ * on its way to the hold, or yielding to the reader) it looks at the
+ * event under pe_lock before it sleeps, so it needs no wake-up, whose
+ * lock would cost every prompt ack.
+ */
 static void pe_event_kick(struct pe_event *ev)
 {
 	/* pe_lock keeps the held task from leaving its hold: it is alive. */
 	lockdep_assert_held(&pe_lock);
-	if (ev->task != current)
+	if (ev->asleep)
 		wake_up_process(ev->task);
 }
 
@@ -997,10 +1002,12 @@ static void pe_event_hold(struct pe_event *ev)
 		/* Freezable: suspend and the cgroup v1 freezer still work. */
 		set_current_state((killable ? TASK_INTERRUPTIBLE : TASK_IDLE) |
 				  TASK_FREEZABLE);
+		ev->asleep = true;
 		spin_unlock(&pe_lock);
 		schedule_hrtimeout_range(deadline ? &expires : NULL, 0,
 					 HRTIMER_MODE_ABS);
 		spin_lock(&pe_lock);
+		ev->asleep = false;
 	}
 	__set_current_state(TASK_RUNNING);
 	if (hidden) {

@@ -118,6 +118,7 @@ struct pe_event {
 	u64 deadline;			/* CLOCK_MONOTONIC ns, 0: none */
 	bool kill;			/* vetoed: SIGKILL when released */
 	bool warned;			/* (L) the long hold was logged */
+	bool asleep;			/* (L) the held task sleeps in its hold */
 
 	/* Exit claims (hooks.c), before 6.16: see "Exit claims" there. */
 	/* (claim bucket lock) claim; (pe_vfork_lock) a vfork mark */
