@@ -215,7 +215,7 @@ int pe_pool_init(void)
 	 * storm of exits and forks, took longer than the burst itself.  It
 	 * fills to pool_size, not to twice that as a refill in a burst does:
 	 * a pool above pe_pool_cap() frees each event given back, one
-	 * kfree() per event for the first pool_size events after a load.
+	 * kfree() per event until it is down to that cap.
 	 */
 	queue_work(pe_pool_wq, &pe_pool_first_work);
 	flush_work(&pe_pool_first_work);

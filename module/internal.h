@@ -21,7 +21,7 @@
  * is done or its deadline changed.  When the reader it hands the event to
  * is blocked on the same CPU (or runnable there, preempted before its next
  * receive), the held task yields to it and stays runnable, so a prompt
- * ack finds it awake (its wake_up_process() has nothing to do): one
+ * ack finds it awake and does not wake it (event.c: pe_event_kick()): one
  * subscriber costs one sleep and one wake-up of the reader per event, as a
  * pipe or seccomp round trip does.
  *
