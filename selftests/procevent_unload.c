@@ -290,25 +290,29 @@ TEST_F(unload, reload_with_max_subscribers_2)
  */
 TEST_F(unload, load_fills_the_pool_to_pool_size)
 {
+	static const struct {
+		const char *params;
+		long long size;
+	} loads[] = {
+		{ "pool_size=100", 100 },
+		{ "", 256 },		/* the default, for the tests after */
+	};
 	struct pe_stats st;
+	unsigned int i;
 
 	REQUIRE_KO();
-	ASSERT_EQ(0, unload_retrying());
-	ASSERT_EQ(0, wait_dev(0, PE_WAIT_MS));
-	ASSERT_EQ(0, pe_load_module("pool_size=100"));
-	ASSERT_EQ(0, wait_dev(1, PE_WAIT_MS));
-	ASSERT_EQ(0, pe_stats_read(&st));
-	EXPECT_EQ(100, st.pool_size);
-	EXPECT_EQ(100, st.pool_free);
-	EXPECT_EQ(0, st.pool_misses);
-
-	ASSERT_EQ(0, unload_retrying());
-	ASSERT_EQ(0, wait_dev(0, PE_WAIT_MS));
-	ASSERT_EQ(0, pe_load_module(""));
-	ASSERT_EQ(0, wait_dev(1, PE_WAIT_MS));
-	ASSERT_EQ(0, pe_stats_read(&st));
-	EXPECT_EQ(256, st.pool_size);
-	EXPECT_EQ(256, st.pool_free);
+	for (i = 0; i < sizeof(loads) / sizeof(loads[0]); i++) {
+		ASSERT_EQ(0, unload_retrying());
+		ASSERT_EQ(0, wait_dev(0, PE_WAIT_MS));
+		ASSERT_EQ(0, pe_load_module(loads[i].params));
+		ASSERT_EQ(0, wait_dev(1, PE_WAIT_MS));
+		ASSERT_EQ(0, pe_stats_read(&st));
+		EXPECT_EQ(loads[i].size, st.pool_size)
+			TH_LOG("load with \"%s\"", loads[i].params);
+		EXPECT_EQ(loads[i].size, st.pool_free)
+			TH_LOG("load with \"%s\"", loads[i].params);
+		EXPECT_EQ(0, st.pool_misses);
+	}
 }
 
 /* Open the FUSE file, then exit when told: the exit waits on its FLUSH. */
