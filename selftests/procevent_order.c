@@ -619,6 +619,41 @@ TEST_F(order, timeout_counted_from_arrival_at_handle)
 	EXPECT_EQ(0, pe_fdv(b, "timeouts"));
 }
 
+/*
+ * The held task sleeps without a deadline while the first handle (none)
+ * keeps the event; its ack hands the event to a handle with one, which
+ * never acks.  The task must be released once that deadline is over
+ * (SPEC 4.4), counted from the ack: the move to the second handle wakes
+ * the sleeping task to take up the new deadline.
+ */
+TEST_F(order, timeout_of_next_handle_releases_task_that_slept_without_one)
+{
+	struct procevent_event ev;
+	struct pe_child k;
+	uint64_t t0, t1;
+	int a, b;
+
+	a = open_subscribed(PROCEVENT_EXIT);
+	b = open_subscribed(PROCEVENT_EXIT);
+	ASSERT_LE(0, a);
+	ASSERT_LE(0, b);
+	ASSERT_EQ(0, pe_set_timeout(b, 300 * PE_MS));
+	ASSERT_EQ(0, exit_child(&k, 0));
+	ASSERT_EQ(0, pe_wait_event(a, &ev, PE_WAIT_MS));
+	/* Long enough for the held task to be asleep in its hold. */
+	pe_sleep_ms(300);
+	EXPECT_EQ(1, pe_alive(k.pid));
+	t0 = pe_mono();
+	ASSERT_EQ(0, pe_ack(a, ev.id));
+	ASSERT_EQ(0, pe_reap(k.pid, PE_WAIT_MS, NULL))
+		TH_LOG("the task stayed held past the second handle's deadline");
+	t1 = pe_mono();
+	EXPECT_LE(t0 + 300 * PE_MS, t1);
+	EXPECT_EQ(1, pe_fdv(b, "timeouts"));
+	EXPECT_EQ(0, pe_fdv(b, "queued"));
+	EXPECT_EQ(0, pe_fdv(a, "timeouts"));
+}
+
 TEST_F(order, timeout_zero_waits_forever)
 {
 	struct procevent_event ev;
